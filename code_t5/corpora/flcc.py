@@ -1,0 +1,159 @@
+"""Reads the JetBrains FLCC dataset layout.
+
+    v3/languages/<Language>/<.ext>/<owner>/<repo>/<init-hash>/<files>
+    v3/repositories/<owner>/<repo>/<init-hash>/{paths.json,files.json,METADATA}
+
+Some copies of the top-5k archive have an extra `repositories/repositories/` level; both are
+accepted. `paths.json` maps each renamed dataset file to its original path in the repository.
+"""
+import collections
+import dataclasses
+import json
+import os
+import re
+from typing import Iterator, Optional
+
+from code_t5.corpora import filters
+
+
+class FlccLayoutError(ValueError):
+  """The given directory is not an FLCC root."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFile:
+  language: str       # FLCC language folder, e.g. "Python"
+  ext: str            # extension folder, e.g. ".py"
+  repo: str           # "owner/name" (anonymous "dev/null" projects keep their uuid)
+  init_hash: str
+  name: str           # file name inside the dataset (renamed `<stem>_<time_ns><ext>`)
+  disk_path: str      # where it lies on this machine
+  original_path: str  # path inside the repository, from paths.json (else `name`)
+
+
+@dataclasses.dataclass
+class ScanStats:
+  """What a scan kept and skipped, by reason, with one example path per reason."""
+  kept: int = 0
+  skipped: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+  examples: dict = dataclasses.field(default_factory=dict)
+  warnings: list = dataclasses.field(default_factory=list)
+
+  def skip(self, reason: str, path: str) -> None:
+    self.skipped[reason] += 1
+    self.examples.setdefault(reason, path)
+
+  def summary(self) -> dict:
+    return {"kept": self.kept, "skipped": dict(sorted(self.skipped.items())),
+            "skip_examples": dict(sorted(self.examples.items())), "warnings": self.warnings}
+
+
+def language_slug(language: str) -> str:
+  """Task-name-safe, lower-case language name: "C++" -> "cpp", "C#" -> "csharp"."""
+  name = language.lower().replace("++", "pp").replace("#", "sharp")
+  return re.sub(r"[^a-z0-9]+", "_", name).strip("_")
+
+
+def find_v3(root: str) -> str:
+  """Returns the `v3` folder under `root` (the archive's top folder, `v3` or its parent)."""
+  candidates = [root, os.path.join(root, "v3")]
+  if os.path.isdir(root):
+    candidates += [os.path.join(root, d, "v3") for d in sorted(os.listdir(root))]
+  for candidate in candidates:
+    if os.path.isdir(os.path.join(candidate, "languages")):
+      return candidate
+  raise FlccLayoutError(
+      f"{root}: no FLCC tree found (expected {root}/v3/languages/<Language>/<.ext>/<owner>/"
+      "<repo>/<init-hash>/). Pass the folder that holds `v3`, e.g. the extracted "
+      "dataset-normalized-5000-with-imports/, or build one with scripts/make_dev_dataset.py.")
+
+
+def _subdirs(path: str) -> list[str]:
+  with os.scandir(path) as entries:
+    return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+
+
+def repository_dirs(v3: str) -> Iterator[tuple[str, str, str, str, str]]:
+  """Yields (language, ext, owner, repo, init_hash) for every repository folder, sorted."""
+  languages = os.path.join(v3, "languages")
+  for language in _subdirs(languages):
+    for ext in _subdirs(os.path.join(languages, language)):
+      ext_dir = os.path.join(languages, language, ext)
+      for owner in _subdirs(ext_dir):
+        for repo in _subdirs(os.path.join(ext_dir, owner)):
+          for init_hash in _subdirs(os.path.join(ext_dir, owner, repo)):
+            yield language, ext, owner, repo, init_hash
+
+
+def metadata_dir(v3: str, owner: str, repo: str, init_hash: str) -> Optional[str]:
+  for base in ("repositories", os.path.join("repositories", "repositories")):
+    path = os.path.join(v3, base, owner, repo, init_hash)
+    if os.path.isdir(path):
+      return path
+  return None
+
+
+def load_paths(v3: str, owner: str, repo: str, init_hash: str, stats: ScanStats) -> dict:
+  """Reads paths.json; a missing or broken one is reported and file names are used instead."""
+  meta = metadata_dir(v3, owner, repo, init_hash)
+  if meta is None or not os.path.exists(os.path.join(meta, "paths.json")):
+    return {}
+  path = os.path.join(meta, "paths.json")
+  try:
+    with open(path, encoding="utf-8") as f:
+      paths = json.load(f)
+    if not isinstance(paths, dict):
+      raise ValueError("expected a JSON object {file name: original path}")
+    return paths
+  except (OSError, ValueError) as e:
+    stats.warnings.append(f"{path}: unusable paths.json ({e}); original paths fall back to "
+                          "dataset file names. Fix or delete the file to silence this.")
+    return {}
+
+
+def repo_key(owner: str, repo: str, init_hash: str) -> str:
+  """Repository identity used for splitting; anonymous dev/null projects are told apart."""
+  return f"{owner}/{repo}/{init_hash}" if (owner, repo) == ("dev", "null") else f"{owner}/{repo}"
+
+
+def iter_source_files(root: str, stats: ScanStats) -> Iterator[SourceFile]:
+  """Yields every regular file of the tree in a stable order; symlinks are counted and skipped."""
+  v3 = find_v3(root)
+  for language, ext, owner, repo, init_hash in repository_dirs(v3):
+    repo_dir = os.path.join(v3, "languages", language, ext, owner, repo, init_hash)
+    paths = load_paths(v3, owner, repo, init_hash, stats)
+    for dirpath, dirnames, filenames in os.walk(repo_dir, onerror=lambda e: stats.skip(
+        "unreadable", e.filename)):
+      for d in list(dirnames):
+        if os.path.islink(os.path.join(dirpath, d)):
+          stats.skip("symlink", os.path.join(dirpath, d))
+          dirnames.remove(d)
+      dirnames.sort()
+      for filename in sorted(filenames):
+        disk_path = os.path.join(dirpath, filename)
+        if os.path.islink(disk_path):
+          stats.skip("symlink", disk_path)
+          continue
+        name = os.path.relpath(disk_path, repo_dir)
+        yield SourceFile(language=language, ext=ext, repo=repo_key(owner, repo, init_hash),
+                         init_hash=init_hash, name=name, disk_path=disk_path,
+                         original_path=paths.get(name, name))
+
+
+def read_source(source: SourceFile, stats: ScanStats) -> Optional[str]:
+  """Reads and filters one file; returns its text, or None after counting the skip."""
+  try:
+    size = os.stat(source.disk_path).st_size
+    reason = filters.check_size(size)
+    if reason is None:
+      with open(source.disk_path, "rb") as f:
+        data = f.read()
+      text, reason = filters.decode(data)
+      if reason is None:
+        reason = filters.check_text(text)
+  except OSError:
+    reason = "unreadable"
+  if reason is not None:
+    stats.skip(reason, source.disk_path)
+    return None
+  return text

@@ -1,0 +1,198 @@
+"""FLCC root -> TFRecord shards per language and split, with a manifest.
+
+Splits are by repository (a stable hash of `owner/repo`), exact duplicates are removed by the
+sha256 of their bytes across the whole corpus (the first file in the tree's sorted order wins),
+and the output is deterministic: the same input always gives byte-identical shards.
+
+Every shard is written to a hidden temporary name and renamed into place, so a reader never
+sees a partial shard. A state file records finished shards, so a killed run resumes: the re-run
+scans the tree again (to rebuild the same plan) and rewrites only the shards still missing.
+"""
+import dataclasses
+import glob
+import hashlib
+import json
+import math
+import os
+from typing import Sequence
+
+import tqdm
+
+from code_t5.corpora import flcc
+
+DEFAULT_SPLITS = (("train", 0.9), ("validation", 0.05), ("test", 0.05))
+DEFAULT_SHARD_BYTES = 64 << 20
+MANIFEST = "manifest.json"
+STATE = ".prepare_state.json"
+FORMAT_VERSION = 1
+FEATURES = ("text", "path", "repo", "language")
+
+
+def shard_pattern(data_dir: str, language_slug: str, split: str) -> str:
+  """Glob of one language's split, as the seqio tasks read it."""
+  return os.path.join(data_dir, language_slug, f"{split}.tfrecord-*-of-*")
+
+
+def parse_splits(spec: str) -> tuple[tuple[str, float], ...]:
+  """"train=0.9,validation=0.05,test=0.05" -> (("train", 0.9), ...), checked to sum to 1."""
+  try:
+    splits = tuple((name.strip(), float(value)) for name, value in
+                   (part.split("=") for part in spec.split(",")))
+  except ValueError:
+    raise ValueError(f"--splits {spec!r}: expected name=fraction pairs joined by commas, "
+                     "e.g. train=0.9,validation=0.05,test=0.05") from None
+  if abs(sum(f for _, f in splits) - 1) > 1e-6 or any(f < 0 for _, f in splits):
+    raise ValueError(f"--splits {spec!r}: fractions must be >= 0 and sum to 1.")
+  return splits
+
+
+def split_of(repo: str, splits: Sequence[tuple[str, float]] = DEFAULT_SPLITS) -> str:
+  """The split of a repository: a stable hash of its name mapped onto the fractions."""
+  point = int(hashlib.sha256(repo.encode("utf-8")).hexdigest()[:15], 16) / 16**15
+  cumulative = 0.0
+  for name, fraction in splits:
+    cumulative += fraction
+    if point < cumulative:
+      return name
+  return splits[-1][0]
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+  source: flcc.SourceFile
+  sha256: str
+  num_bytes: int
+
+
+def scan(root: str, splits=DEFAULT_SPLITS):
+  """Reads and filters the tree; returns ({(language slug, split): [Entry]}, ScanStats)."""
+  stats = flcc.ScanStats()
+  groups, seen = {}, set()
+  for source in tqdm.tqdm(flcc.iter_source_files(root, stats), desc="scanning", unit="file"):
+    text = flcc.read_source(source, stats)
+    if text is None:
+      continue
+    data = text.encode("utf-8")
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in seen:
+      stats.skip("duplicate", source.disk_path)
+      continue
+    seen.add(digest)
+    stats.kept += 1
+    key = (flcc.language_slug(source.language), split_of(source.repo, splits))
+    groups.setdefault(key, []).append(Entry(source, digest, len(data)))
+  return groups, stats
+
+
+def plan_shards(groups, splits, shard_bytes: int) -> dict:
+  """{shard path relative to the output: [Entry]}; every language gets every split."""
+  plan = {}
+  for slug in sorted({slug for slug, _ in groups}):
+    for split, _ in splits:
+      entries = sorted(groups.get((slug, split), []),
+                       key=lambda e: (e.source.repo, e.source.original_path, e.source.name))
+      total = sum(e.num_bytes for e in entries)
+      num = max(1, math.ceil(total / shard_bytes))
+      for i in range(num):
+        name = f"{split}.tfrecord-{i:05d}-of-{num:05d}"
+        plan[os.path.join(slug, name)] = entries[i * len(entries) // num:
+                                                 (i + 1) * len(entries) // num]
+  return plan
+
+
+def _fingerprint(plan) -> str:
+  key = [FORMAT_VERSION] + [[path, [e.sha256 for e in entries]] for path, entries in
+                            sorted(plan.items())]
+  return hashlib.sha256(json.dumps(key).encode()).hexdigest()
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+  tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
+  with open(tmp, "wb") as f:
+    f.write(data)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+
+
+def _file_sha256(path: str) -> str:
+  with open(path, "rb") as f:
+    return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _serialize(entry: Entry) -> bytes:
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top  (slow import, needed here only)
+  with open(entry.source.disk_path, "rb") as f:
+    data = f.read()
+  if hashlib.sha256(data).hexdigest() != entry.sha256:
+    raise RuntimeError(f"{entry.source.disk_path} changed while preparing; run again.")
+  values = {"text": data, "path": entry.source.original_path.encode("utf-8"),
+            "repo": entry.source.repo.encode("utf-8"),
+            "language": entry.source.language.encode("utf-8")}
+  example = tf.train.Example(features=tf.train.Features(feature={
+      k: tf.train.Feature(bytes_list=tf.train.BytesList(value=[v])) for k, v in values.items()}))
+  return example.SerializeToString(deterministic=True)
+
+
+def _write_shard(path: str, entries) -> None:
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
+  with tf.io.TFRecordWriter(tmp) as writer:
+    for entry in entries:
+      writer.write(_serialize(entry))
+  with open(tmp, "rb") as f:
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+
+
+def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
+            shard_bytes: int = DEFAULT_SHARD_BYTES) -> dict:
+  """Prepares `root` into `out_dir`; returns the manifest (also written as manifest.json)."""
+  groups, stats = scan(root, splits)
+  if not groups:
+    raise ValueError(f"{root}: no usable source file (skipped: {dict(stats.skipped)}).")
+  plan = plan_shards(groups, splits, shard_bytes)
+  fingerprint = _fingerprint(plan)
+  os.makedirs(out_dir, exist_ok=True)
+  state_path = os.path.join(out_dir, STATE)
+  state = {"plan": fingerprint, "done": {}}
+  if os.path.exists(state_path):
+    with open(state_path) as f:
+      previous = json.load(f)
+    if previous.get("plan") == fingerprint:
+      state = previous
+
+  resumed = 0
+  for rel, entries in tqdm.tqdm(sorted(plan.items()), desc="writing shards", unit="shard"):
+    path = os.path.join(out_dir, rel)
+    if rel in state["done"] and os.path.exists(path) and _file_sha256(path) == state["done"][rel]:
+      resumed += 1
+      continue
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    _write_shard(path, entries)
+    state["done"][rel] = _file_sha256(path)
+    _write_atomic(state_path, json.dumps(state).encode())
+
+  # Shards of an earlier run with another plan (or temporaries of a killed one) go last.
+  for stale in glob.glob(os.path.join(out_dir, "*", "*.tfrecord-*")) + glob.glob(
+      os.path.join(out_dir, "*", ".*.tmp")):
+    if os.path.relpath(stale, out_dir) not in plan:
+      os.remove(stale)
+
+  manifest = {"format_version": FORMAT_VERSION, "source": os.path.abspath(root),
+              "splits": dict(splits), "features": list(FEATURES), "languages": {},
+              "shards": {rel: state["done"][rel] for rel in sorted(plan)}, **stats.summary()}
+  for (slug, split), entries in sorted(groups.items()):
+    lang = manifest["languages"].setdefault(slug, {"name": entries[0].source.language})
+    lang[split] = {"files": len(entries), "bytes": sum(e.num_bytes for e in entries),
+                   "repositories": len({e.source.repo for e in entries})}
+  _write_atomic(os.path.join(out_dir, MANIFEST),
+                (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+  os.remove(state_path)
+  manifest["resumed_shards"] = resumed
+  return manifest
+
+
+def read_manifest(data_dir: str) -> dict:
+  with open(os.path.join(data_dir, MANIFEST)) as f:
+    return json.load(f)

@@ -1,0 +1,29 @@
+"""Where prepared data lives, resolved each time it is needed (never at import)."""
+import os
+from typing import Optional
+
+import gin
+
+ENV_VAR = "CODE_T5_DATA_DIR"
+DEFAULT_DATA_DIR = os.path.join("~", ".cache", "code_t5")
+
+
+@gin.configurable
+def data_dir(root: Optional[str] = None) -> str:
+  """$CODE_T5_DATA_DIR if set, else the gin-bound `root`, else ~/.cache/code_t5."""
+  return os.path.expanduser(os.environ.get(ENV_VAR) or root or DEFAULT_DATA_DIR)
+
+
+def flcc_dir(dev: bool = False) -> str:
+  """Prepared FLCC shards (`flcc/`) or the prepared dev dataset (`flcc_dev/`)."""
+  return os.path.join(data_dir(), "flcc_dev" if dev else "flcc")
+
+
+def dev_source_dir() -> str:
+  """The FLCC-layout tree that scripts/make_dev_dataset.py builds by default."""
+  return os.path.join(data_dir(), "flcc_dev_source")
+
+
+def vocab_model_path() -> str:
+  """The code SentencePiece model written by scripts/train_vocab.py."""
+  return os.path.join(data_dir(), "vocab", "code_spm.model")

@@ -1,0 +1,63 @@
+"""Small tf.data preprocessors for code tasks (the objectives themselves come from t5)."""
+from typing import Mapping, Optional
+
+import seqio
+import tensorflow as tf
+
+
+@seqio.map_over_dataset(num_seeds=1)
+def _cut_inside_line(features: Mapping[str, tf.Tensor], seed: tf.Tensor) -> dict:
+  """Picks a random non-blank line and a random point after its indentation.
+
+  inputs = all text before that point; targets = the rest of the line without the newline or
+  trailing whitespace. Positions count UTF-8 characters, so a cut never splits one. A text
+  without a non-blank line gets empty targets (dropped by `full_line`).
+  """
+  text = features["text"]
+  lines = tf.strings.split(text, "\n")
+  num_chars = tf.strings.length(lines, unit="UTF8_CHAR")
+  indent = tf.strings.length(tf.strings.regex_replace(lines, r"^(\s*).*$", r"\1"),
+                             unit="UTF8_CHAR")
+  content_end = tf.strings.length(tf.strings.regex_replace(lines, r"\s+$", ""),
+                                  unit="UTF8_CHAR")
+  candidates = tf.where(content_end > indent)[:, 0]
+  num_candidates = tf.size(candidates, out_type=tf.int64)
+  seeds = tf.random.experimental.stateless_split(seed, 2)
+  pick = tf.random.stateless_uniform([], seeds[0], maxval=tf.maximum(num_candidates, 1),
+                                     dtype=tf.int64)
+  line = tf.gather(candidates, tf.minimum(pick, tf.maximum(num_candidates - 1, 0)))
+  line = tf.cast(line, tf.int32)
+  line_start = tf.reduce_sum(num_chars[:line] + 1)
+  start, end = tf.gather(indent, line), tf.gather(content_end, line)
+  cut = tf.random.stateless_uniform([], seeds[1], minval=start, maxval=tf.maximum(end, start + 1),
+                                    dtype=tf.int32)
+  has_line = num_candidates > 0
+  out = dict(features)
+  out["inputs"] = tf.strings.substr(text, 0, line_start + cut, unit="UTF8_CHAR")
+  out["targets"] = tf.where(has_line,
+                            tf.strings.substr(text, line_start + cut, end - cut,
+                                              unit="UTF8_CHAR"), "")
+  return out
+
+
+def full_line(dataset: tf.data.Dataset) -> tf.data.Dataset:
+  """Full-line completion: text before a cut inside a line -> the rest of that line."""
+  return _cut_inside_line(dataset).filter(lambda x: tf.strings.length(x["targets"]) > 0)
+
+
+def trim_inputs_left(dataset: tf.data.Dataset,
+                     sequence_length: Optional[Mapping[str, int]],
+                     output_features: Mapping[str, seqio.Feature]) -> tf.data.Dataset:
+  """Keeps the end of tokenized `inputs` (the context nearest the cut), leaving room for EOS."""
+  if not sequence_length or sequence_length.get("inputs") is None:
+    return dataset
+  keep = sequence_length["inputs"] - int(output_features["inputs"].add_eos)
+  if keep <= 0:
+    raise ValueError(f"inputs length {sequence_length['inputs']} leaves no room for context.")
+
+  def _trim(features):
+    features = dict(features)
+    features["inputs"] = features["inputs"][-keep:]
+    return features
+
+  return dataset.map(_trim, num_parallel_calls=tf.data.AUTOTUNE)

@@ -1,0 +1,2 @@
+"""Task registrations, one module per corpus; importing them registers the tasks."""
+from code_t5.tasks import flcc  # noqa: F401

@@ -1,0 +1,41 @@
+"""Shared pieces of the command-line front ends: flags, error reporting, summaries."""
+import argparse
+import sys
+import traceback
+
+from code_t5.corpora import flcc, prepare
+
+
+def add_split_flags(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument("--splits", default="train=0.9,validation=0.05,test=0.05",
+                      help="split fractions by repository (default: %(default)s)")
+  parser.add_argument("--shard_bytes", type=int, default=prepare.DEFAULT_SHARD_BYTES,
+                      help="target bytes of source text per shard (default: %(default)s)")
+
+
+def run(job) -> int:
+  """Runs `job`; bad input ends with its message (no traceback) and exit status 2."""
+  try:
+    job()
+  except (flcc.FlccLayoutError, ValueError, FileNotFoundError, RuntimeError) as e:
+    if "--debug" in sys.argv:
+      traceback.print_exc()
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  return 0
+
+
+def print_summary(manifest: dict, out_dir: str, seconds: float) -> None:
+  print(f"\nPrepared {manifest['source']} -> {out_dir} in {seconds:.1f} s")
+  print(f"{'language':<14}{'split':<12}{'files':>8}{'bytes':>14}{'repos':>7}")
+  for slug, splits in manifest["languages"].items():
+    for split in manifest["splits"]:
+      s = splits.get(split, {"files": 0, "bytes": 0, "repositories": 0})
+      print(f"{slug:<14}{split:<12}{s['files']:>8}{s['bytes']:>14}{s['repositories']:>7}")
+  print(f"kept {manifest['kept']} files; skipped: {manifest['skipped'] or 'none'}")
+  for reason, path in manifest["skip_examples"].items():
+    print(f"  e.g. {reason}: {path}")
+  for warning in manifest["warnings"]:
+    print(f"warning: {warning}")
+  if manifest.get("resumed_shards"):
+    print(f"resumed: {manifest['resumed_shards']} shards were already complete")

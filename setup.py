@@ -1,0 +1,47 @@
+"""code_t5: seqio tasks, mixtures and gin configs for training T5-family models on code."""
+import pathlib
+
+import setuptools
+
+ROOT = pathlib.Path(__file__).parent
+
+
+def _gin_files():
+  return sorted(str(p.relative_to(ROOT / "code_t5")) for p in (ROOT / "code_t5" / "gin_configs").rglob("*.gin"))
+
+
+setuptools.setup(
+    name="code_t5",
+    version="0.1.0",
+    description="seqio tasks and T5X / Mesh TF gin configs for code models",
+    long_description=(ROOT / "README.md").read_text() if (ROOT / "README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=setuptools.find_packages(include=["code_t5", "code_t5.*"]),
+    package_data={"code_t5": ["gin_configs/**/*.gin"]},
+    include_package_data=True,
+    install_requires=[
+        # The modern stack (see README "Environments"). `t5` itself is installed with
+        # `--no-deps` (its metadata pins seqio-nightly/tfds-nightly, which would overwrite
+        # seqio and tensorflow-datasets); its real run-time needs are listed here instead.
+        "tensorflow>=2.15,<2.22",
+        "tensorflow-text>=2.15,<2.22",
+        "tensorflow-datasets>=4.9.3",
+        "seqio>=0.0.18",
+        "jax>=0.4.23",
+        "flax>=0.8",
+        "gin-config>=0.5.0",
+        "datasets>=2.14",
+        "sentencepiece>=0.2.0",
+        "tqdm>=4.60",
+        "editdistance>=0.6",
+        "rapidfuzz>=3.0",
+        "sacrebleu>=2.0",
+        # t5 0.9.4's real needs (installed without its declared nightlies).
+        "babel", "immutabledict", "mesh-tensorflow[transformer]>=0.1.21", "nltk", "pandas",
+        "rouge-score", "scikit-learn", "scipy", "six", "transformers",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "pytest-xdist"],
+    },
+)
