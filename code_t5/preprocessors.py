@@ -22,17 +22,17 @@ def _cut_inside_line(features: Mapping[str, tf.Tensor], seed: tf.Tensor) -> dict
                                   unit="UTF8_CHAR")
   candidates = tf.where(content_end > indent)[:, 0]
   num_candidates = tf.size(candidates, out_type=tf.int64)
+  candidates = tf.concat([candidates, [0]], 0)  # a valid index even when there is no candidate
   seeds = tf.random.experimental.stateless_split(seed, 2)
   pick = tf.random.stateless_uniform([], seeds[0], maxval=tf.maximum(num_candidates, 1),
                                      dtype=tf.int64)
-  line = tf.gather(candidates, tf.minimum(pick, tf.maximum(num_candidates - 1, 0)))
-  line = tf.cast(line, tf.int32)
+  line = tf.cast(tf.gather(candidates, pick), tf.int32)
   line_start = tf.reduce_sum(num_chars[:line] + 1)
   start, end = tf.gather(indent, line), tf.gather(content_end, line)
   cut = tf.random.stateless_uniform([], seeds[1], minval=start, maxval=tf.maximum(end, start + 1),
                                     dtype=tf.int32)
   has_line = num_candidates > 0
-  out = dict(features)
+  out = {k: v for k, v in features.items() if k != "text"}  # the file lives on in `inputs`
   out["inputs"] = tf.strings.substr(text, 0, line_start + cut, unit="UTF8_CHAR")
   out["targets"] = tf.where(has_line,
                             tf.strings.substr(text, line_start + cut, end - cut,

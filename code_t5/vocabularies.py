@@ -44,3 +44,37 @@ BYTE = seqio.ByteVocabulary(extra_ids=EXTRA_IDS)
 CODE_SPM = CodeSentencePieceVocabulary()
 # Task-name suffix -> vocabulary.
 BY_SUFFIX = {"": BYTE, "_spm": CODE_SPM}
+
+
+# SentencePiece options that make decode(encode(x)) == x for source code: no normalisation,
+# no dummy prefix, whitespace kept (and allowed as pieces), bytes for anything unseen.
+SPM_TRAINER_OPTIONS = dict(
+    model_type="unigram", normalization_rule_name="identity", add_dummy_prefix=False,
+    remove_extra_whitespaces=False, allow_whitespace_only_pieces=True,
+    split_by_whitespace=False, byte_fallback=True, user_defined_symbols=["\n", "\t"],
+    pad_id=0, eos_id=1, unk_id=2, bos_id=-1, character_coverage=0.9999,
+    shuffle_input_sentence=False, minloglevel=2)
+
+
+def train_sentencepiece(lines, model_path: str, vocab_size: int = 8192,
+                        extra_ids: int = EXTRA_IDS, num_threads: int = 2) -> str:
+  """Trains the code SentencePiece model on an iterable of source lines.
+
+  `vocab_size` counts the extra ids too and must be a multiple of 128 (TPU-friendly
+  embeddings); the model itself gets `vocab_size - extra_ids` pieces.
+  """
+  import io  # pylint: disable=g-import-not-at-top
+  import sentencepiece as spm  # pylint: disable=g-import-not-at-top
+  if vocab_size % 128:
+    raise ValueError(f"vocab_size {vocab_size} is not a multiple of 128 (it includes the "
+                     f"{extra_ids} extra ids); try {128 * round(vocab_size / 128) or 128}.")
+  model = io.BytesIO()
+  spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model,
+                                 vocab_size=vocab_size - extra_ids, num_threads=num_threads,
+                                 **SPM_TRAINER_OPTIONS)
+  os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
+  tmp = model_path + ".tmp"
+  with open(tmp, "wb") as f:
+    f.write(model.getvalue())
+  os.replace(tmp, model_path)
+  return model_path

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import re
+import stat
 from typing import Iterator, Optional
 
 from code_t5.corpora import filters
@@ -143,8 +144,9 @@ def iter_source_files(root: str, stats: ScanStats) -> Iterator[SourceFile]:
 def read_source(source: SourceFile, stats: ScanStats) -> Optional[str]:
   """Reads and filters one file; returns its text, or None after counting the skip."""
   try:
-    size = os.stat(source.disk_path).st_size
-    reason = filters.check_size(size)
+    info = os.stat(source.disk_path)
+    # FIFOs, sockets and devices cannot be read as files (and a FIFO would block).
+    reason = filters.check_size(info.st_size) if stat.S_ISREG(info.st_mode) else "unreadable"
     if reason is None:
       with open(source.disk_path, "rb") as f:
         data = f.read()

@@ -1,0 +1,133 @@
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import tensorflow as tf
+
+import flcc_fixtures
+from code_t5.corpora import prepare
+
+SPLITS = (("train", 0.5), ("validation", 0.25), ("test", 0.25))
+
+
+def _tree_bytes(out_dir):
+  return {os.path.relpath(p, out_dir): open(p, "rb").read()
+          for p in sorted(glob.glob(os.path.join(out_dir, "**", "*"), recursive=True))
+          if os.path.isfile(p)}
+
+
+def _records(pattern):
+  spec = {k: tf.io.FixedLenFeature([], tf.string) for k in prepare.FEATURES}
+  return [{k: v.numpy().decode() for k, v in tf.io.parse_single_example(r, spec).items()}
+          for r in tf.data.TFRecordDataset(sorted(glob.glob(pattern)))]
+
+
+def test_split_is_a_stable_function_of_the_repository():
+  assert prepare.split_of("JetBrains/kotlin") == prepare.split_of("JetBrains/kotlin")
+  counts = {}
+  for i in range(4000):
+    split = prepare.split_of(f"owner/repo{i}")
+    counts[split] = counts.get(split, 0) + 1
+  assert abs(counts["train"] / 4000 - 0.9) < 0.02
+  assert abs(counts["validation"] / 4000 - 0.05) < 0.015
+  assert prepare.split_of("x", (("a", 0.0), ("b", 1.0))) == "b"
+
+
+def test_parse_splits_rejects_bad_specs():
+  assert prepare.parse_splits("train=0.8,validation=0.1,test=0.1")[0] == ("train", 0.8)
+  for bad in ("train=0.5", "train:1", "train=1.5,test=-0.5"):
+    with pytest.raises(ValueError, match="--splits"):
+      prepare.parse_splits(bad)
+
+
+def test_prepared_shards_manifest_and_no_repository_in_two_splits(data_dir, code_tree):
+  out = os.path.join(data_dir, "flcc")
+  manifest = prepare.read_manifest(out)
+  assert sorted(manifest["languages"]) == ["java", "python"]
+  assert manifest["kept"] == 51 and manifest["skipped"] == {}
+  repos_by_split = {}
+  total = 0
+  for split, _ in SPLITS:
+    records = _records(prepare.shard_pattern(out, "python", split))
+    total += len(records)
+    assert len(records) == manifest["languages"]["python"][split]["files"]
+    repos_by_split[split] = {r["repo"] for r in records}
+    assert all(r["language"] == "Python" for r in records)
+  assert total == 49
+  assert not (repos_by_split["train"] & repos_by_split["validation"])
+  assert not (repos_by_split["train"] & repos_by_split["test"])
+  assert not (repos_by_split["validation"] & repos_by_split["test"])
+  # Every language has every split, empty ones as an empty shard.
+  assert len(glob.glob(os.path.join(out, "java", "*.tfrecord-*"))) == 3
+
+
+def test_text_and_original_paths_survive_exactly(data_dir):
+  records = _records(os.path.join(data_dir, "flcc", "python", "*.tfrecord-*"))
+  by_path = {r["path"]: r for r in records}
+  assert by_path["pkg/mod_1_2.py"]["text"] == flcc_fixtures.python_file(102)
+  assert by_path["pkg/mod_1_2.py"]["repo"] == "owner1/repo1"
+
+
+def test_duplicates_are_removed_across_repositories_and_languages(tmp_path):
+  root = str(tmp_path / "src")
+  flcc_fixtures.add_repo(root, "a", "one", {"x.py": "same = 1\n", "y.py": "other = 2\n"})
+  flcc_fixtures.add_repo(root, "b", "two", {"x.py": "same = 1\n"})
+  flcc_fixtures.add_repo(root, "c", "three", {"x.pyi": "same = 1\n"}, ext=".pyi")
+  manifest = prepare.prepare(root, str(tmp_path / "out"))
+  assert manifest["kept"] == 2 and manifest["skipped"] == {"duplicate": 2}
+
+
+def test_output_is_byte_identical_across_runs_and_stale_shards_go(tmp_path, code_tree):
+  first, second = str(tmp_path / "a"), str(tmp_path / "b")
+  prepare.prepare(code_tree, first, SPLITS, shard_bytes=300)
+  os.makedirs(os.path.join(second, "python"))
+  with open(os.path.join(second, "python", "train.tfrecord-00000-of-00099"), "w") as f:
+    f.write("stale")
+  prepare.prepare(code_tree, second, SPLITS, shard_bytes=300)
+  a, b = _tree_bytes(first), _tree_bytes(second)
+  assert a == b
+  assert len([p for p in a if "python/train" in p]) > 3  # several shards
+
+
+def test_killed_run_resumes_to_identical_output_and_never_shows_partial_shards(tmp_path):
+  root = str(tmp_path / "src")
+  flcc_fixtures.build_code_tree(root, num_repos=30, files_per_repo=8)
+  clean = str(tmp_path / "clean")
+  prepare.prepare(root, clean, SPLITS, shard_bytes=200)
+  expected = _tree_bytes(clean)
+  out = str(tmp_path / "out")
+  script = os.path.join(os.path.dirname(__file__), "..", "scripts", "prepare_flcc.py")
+  cmd = [sys.executable, script, f"--flcc_root={root}", f"--out_dir={out}", "--shard_bytes=200",
+         "--splits=train=0.5,validation=0.25,test=0.25"]
+  killed_mid_run = 0
+  for attempt in range(3):
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    # Kill once some shards are in place but (usually) before the end.
+    while time.time() < deadline and proc.poll() is None and not glob.glob(
+        os.path.join(out, "*", "*.tfrecord-*")):
+      time.sleep(0.02)
+    time.sleep(0.05 * attempt)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_mid_run += not os.path.exists(os.path.join(out, prepare.MANIFEST))
+    # Whatever is visible under a shard name is a complete shard of the final output.
+    for rel, data in _tree_bytes(out).items():
+      if ".tfrecord-" in rel and not os.path.basename(rel).startswith("."):
+        assert data == expected[rel], rel
+  assert killed_mid_run, "no kill landed mid-run; make the fixture larger"
+  result = subprocess.run(cmd, capture_output=True, text=True)
+  assert result.returncode == 0, result.stderr
+  assert "resumed:" in result.stdout
+  assert _tree_bytes(out) == expected
+
+
+def test_manifest_is_sorted_json(data_dir):
+  with open(os.path.join(data_dir, "flcc", prepare.MANIFEST)) as f:
+    text = f.read()
+  assert json.dumps(json.loads(text), indent=1, sort_keys=True) + "\n" == text

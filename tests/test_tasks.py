@@ -1,0 +1,63 @@
+import seqio
+import pytest
+
+import code_t5  # noqa: F401  (registers)
+from code_t5.tasks import flcc
+
+LENGTHS = {"inputs": 64, "targets": 32}
+
+
+def test_every_flcc_task_and_mixture_is_registered():
+  tasks = set(seqio.TaskRegistry.names())
+  for lang in ("python", "java", "kotlin", "go", "cpp", "csharp"):
+    for objective in flcc.OBJECTIVES:
+      for prefix in ("flcc_", "flcc_dev_"):
+        for suffix in ("", "_spm"):
+          assert f"{prefix}{lang}_{objective}{suffix}" in tasks
+  mixtures = set(seqio.MixtureRegistry.names())
+  for objective in flcc.OBJECTIVES:
+    assert {f"flcc_all_{objective}", f"flcc_dev_all_{objective}"} <= mixtures
+
+
+@pytest.mark.parametrize("objective", flcc.OBJECTIVES)
+@pytest.mark.parametrize("dev", [False, True])
+def test_tasks_yield_shaped_features_from_prepared_files(use_data_dir, objective, dev):
+  task = seqio.get_mixture_or_task(flcc.task_name("python", objective, dev))
+  examples = list(task.get_dataset(LENGTHS, split="train", shuffle=False, seed=0))
+  assert len(examples) >= 5
+  features = ["targets"] if objective == "lm" else ["inputs", "targets"]
+  vocab = task.output_features["targets"].vocabulary
+  for ex in examples:
+    for k in features:
+      assert ex[k].dtype.name == "int32" and ex[k].shape.rank == 1
+      assert 0 < ex[k].shape[0] <= LENGTHS[k]
+      assert int(ex[k][-1]) == vocab.eos_id or ex[k].shape[0] == LENGTHS[k]
+  if objective == "full_line":
+    ex = examples[0]
+    text = ex["inputs_pretokenized"].numpy().decode() + ex["targets_pretokenized"].numpy().decode()
+    assert "\n" not in ex["targets_pretokenized"].numpy().decode()
+    assert text.startswith('"""Module')
+
+
+def test_newlines_tabs_and_non_ascii_survive_the_lm_pipeline(use_data_dir):
+  task = seqio.get_mixture_or_task("flcc_python_lm")
+  ex = next(iter(task.get_dataset({"targets": 4096}, split="train", shuffle=False, seed=0)))
+  decoded = task.output_features["targets"].vocabulary.decode(ex["targets"].numpy().tolist())
+  assert '\n\tif x > ' in decoded and '"héllo ' in decoded and '  \n\n    return' in decoded
+
+
+def test_mixture_rates_follow_training_files(use_data_dir):
+  from code_t5 import mixtures
+  from code_t5.corpora import prepare
+  from code_t5 import paths
+  manifest = prepare.read_manifest(paths.flcc_dir())
+  rate = mixtures.rate_by_train_files(None, "python", dev=False)
+  assert rate == manifest["languages"]["python"]["train"]["files"] > 0
+  assert mixtures.rate_by_train_files(None, "kotlin", dev=False) == 0
+
+
+def test_missing_data_says_what_to_run(tmp_path, monkeypatch):
+  monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path))
+  task = seqio.get_mixture_or_task("flcc_kotlin_span_corruption")
+  with pytest.raises(FileNotFoundError, match="prepare_flcc.py"):
+    task.get_dataset({"inputs": 64, "targets": 16}, split="train")
