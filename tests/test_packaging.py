@@ -1,0 +1,64 @@
+"""The installed environment and the package's shipped files."""
+import importlib.metadata
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import REPO_ROOT
+
+# Import packages whose clashing distributions were met here (see README, Install).
+KEY_PACKAGES = ("seqio", "tensorflow", "tensorflow_datasets", "tensorflow_text", "t5",
+                "mesh_tensorflow", "gin", "sentencepiece", "datasets", "jax")
+
+
+def _is_namespace_package(name: str) -> bool:
+  try:
+    spec = importlib.util.find_spec(name)
+  except (ImportError, ValueError):
+    return False
+  return spec is not None and spec.origin in (None, "namespace")
+
+
+def test_exactly_one_distribution_per_import_package():
+  owners = {name: {re.sub(r"[-_.]+", "-", d).lower() for d in dists}
+            for name, dists in importlib.metadata.packages_distributions().items()}
+  clashes = {name: sorted(dists) for name, dists in owners.items()
+             if len(dists) > 1 and not _is_namespace_package(name)}
+  assert not clashes, (
+      f"import packages installed by several distributions (one overwrites the other): "
+      f"{clashes}. Reinstall as README.md says (t5 with --no-deps).")
+  for name in KEY_PACKAGES:
+    assert len(owners.get(name, ())) == 1, (name, owners.get(name))
+
+
+def test_no_cuda_wheels_were_pulled():
+  cuda = [d.metadata["Name"] for d in importlib.metadata.distributions()
+          if d.metadata["Name"].lower().startswith(("nvidia-", "jax-cuda"))]
+  assert not cuda
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+  out = tmp_path_factory.mktemp("wheel")
+  # Build from a copy: a build leaves build/ and *.egg-info/ beside setup.py.
+  src = out / "src"
+  shutil.copytree(REPO_ROOT, src, symlinks=True,
+                  ignore=shutil.ignore_patterns(".git", ".venv*", "build", "*.egg-info"))
+  subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                  "-q", "-w", str(out), str(src)], check=True, capture_output=True)
+  (path,) = out.glob("code_t5-*.whl")
+  return path
+
+
+def test_wheel_ships_every_gin_file(wheel):
+  names = set(zipfile.ZipFile(wheel).namelist())
+  gin_dir = os.path.join(REPO_ROOT, "code_t5", "gin_configs")
+  expected = {os.path.relpath(os.path.join(d, f), REPO_ROOT) for d, _, fs in os.walk(gin_dir)
+              for f in fs if f.endswith((".gin", "__init__.py"))}
+  assert expected and expected <= names

@@ -1,0 +1,105 @@
+"""The command-line front ends, run in subprocesses as a user runs them."""
+import glob
+import os
+
+import pytest
+
+import flcc_fixtures
+from conftest import REPO_ROOT, run_script
+
+SCRIPTS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(REPO_ROOT, "scripts", "*.py"))
+                 if not os.path.basename(p).startswith(("_", "cli")))
+
+
+@pytest.fixture
+def source_tree(tmp_path):
+  """A small local source tree: a package, a module, a non-source file, a latin-1 file."""
+  src = tmp_path / "mysrc"
+  (src / "pkg" / "sub").mkdir(parents=True)
+  for i in range(6):
+    (src / "pkg" / f"m{i}.py").write_text(flcc_fixtures.python_file(i))
+  (src / "pkg" / "sub" / "deep.py").write_text("x = 1\n")
+  (src / "tool.py").write_text(flcc_fixtures.python_file(99))
+  (src / "README.txt").write_text("not source")
+  (src / "pkg" / "old.py").write_bytes("s = 'caf\xe9'\n".encode("latin-1"))
+  return src
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_explains_every_flag(script):
+  result = run_script(script, "--help")
+  assert result.returncode == 0, result.stderr
+  assert "usage:" in result.stdout and "--" in result.stdout
+
+
+def test_make_dev_dataset_from_a_local_tree(tmp_path, source_tree):
+  result = run_script("make_dev_dataset.py", f"--source_dir={source_tree}",
+                      env={"CODE_T5_DATA_DIR": str(tmp_path / "data")})
+  assert result.returncode == 0, result.stderr
+  assert '"repositories": 2' in result.stdout and '"not_source": 1' in result.stdout
+  assert "kept 8 files; skipped: {'not_utf8': 1}" in result.stdout
+  v3 = tmp_path / "data" / "flcc_dev_source" / "v3"
+  assert sorted(os.listdir(v3 / "languages" / "Python" / ".py" / "mysrc")) == ["pkg", "tool"]
+  assert os.path.exists(v3 / "repositories" / "mysrc" / "pkg" / "master" / "paths.json")
+  assert glob.glob(str(tmp_path / "data" / "flcc_dev" / "python" / "train.tfrecord-*"))
+
+
+def test_make_dev_dataset_cuts_an_flcc_root_by_glob(tmp_path, code_tree):
+  out = tmp_path / "cut"
+  result = run_script("make_dev_dataset.py", f"--flcc_root={code_tree}", "--pattern=owner1/*",
+                      f"--out_root={out}", "--no_prepare")
+  assert result.returncode == 0, result.stderr
+  assert sorted(os.listdir(out / "v3" / "languages" / "Python" / ".py")) == ["owner1"]
+  assert len(os.listdir(out / "v3" / "languages" / "Python" / ".py" / "owner1")) == 4
+  # Nested metadata (repositories/repositories/) is copied to the plain layout.
+  assert os.path.exists(out / "v3" / "repositories" / "owner1" / "repo1" / "master" / "paths.json")
+  result = run_script("make_dev_dataset.py", f"--flcc_root={code_tree}", "--pattern=nobody*",
+                      f"--out_root={out}", "--no_prepare")
+  assert result.returncode == 2 and "no repository matches 'nobody*'" in result.stderr
+
+
+def test_prepare_flcc_reports_bad_input_without_a_traceback(tmp_path):
+  result = run_script("prepare_flcc.py", f"--flcc_root={tmp_path / 'missing'}",
+                      f"--out_dir={tmp_path / 'out'}")
+  assert result.returncode == 2
+  assert f"{tmp_path / 'missing'}: no FLCC tree found" in result.stderr
+  assert "Traceback" not in result.stderr
+  result = run_script("prepare_flcc.py", f"--flcc_root={tmp_path}", "--splits=train=2")
+  assert result.returncode == 2 and "--splits" in result.stderr
+
+
+def test_prepare_flcc_summary(tmp_path, code_tree):
+  result = run_script("prepare_flcc.py", f"--flcc_root={code_tree}", f"--out_dir={tmp_path}")
+  assert result.returncode == 0, result.stderr
+  assert "kept 51 files; skipped: none" in result.stdout
+  assert "python" in result.stdout and "java" in result.stdout
+
+
+def test_train_vocab_on_prepared_shards(tmp_path, data_dir):
+  model = tmp_path / "v.model"
+  result = run_script("train_vocab.py", f"--prepared_dir={data_dir}/flcc", f"--model_path={model}",
+                      "--vocab_size=512")
+  assert result.returncode == 2 and "Vocabulary size too high" in result.stderr  # tiny corpus
+  # This package's own sources as the corpus: real code, enough for 412 pieces.
+  env = {"CODE_T5_DATA_DIR": str(tmp_path / "d")}
+  result = run_script("make_dev_dataset.py", f"--source_dir={REPO_ROOT}", "--splits=train=1,"
+                      "validation=0,test=0", env=env)
+  assert result.returncode == 0, result.stderr
+  result = run_script("train_vocab.py", "--vocab_size=512", env=env)
+  assert result.returncode == 0, result.stderr
+  assert "Trained" in result.stdout and (tmp_path / "d" / "vocab" / "code_spm.model").exists()
+  result = run_script("train_vocab.py", f"--prepared_dir={tmp_path}", "--vocab_size=512")
+  assert result.returncode == 2 and "no train shards" in result.stderr
+
+
+def test_quickstart_main_job(tmp_path, source_tree):
+  import subprocess
+  import sys
+  result = subprocess.run([sys.executable, "-m", "code_t5.quickstart",
+                           f"--source_dir={source_tree}", "--examples=1"],
+                          capture_output=True, text=True, cwd=str(tmp_path),
+                          env={**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "d")})
+  assert result.returncode == 0, result.stderr
+  for objective in ("span_corruption", "prefix_lm", "lm", "full_line"):
+    assert f"-- flcc_dev_python_{objective}: {{'examples': " in result.stdout
+  assert "<extra_id_0>" in result.stdout
