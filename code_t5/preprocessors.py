@@ -61,3 +61,21 @@ def trim_inputs_left(dataset: tf.data.Dataset,
     return features
 
   return dataset.map(_trim, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def rebuild_pretokenized(dataset: tf.data.Dataset,
+                         output_features: Mapping[str, seqio.Feature]) -> tf.data.Dataset:
+  """Sets `<feature>_pretokenized` to the decoded tokens after an unsupervised objective.
+
+  t5's objectives drop the raw text (select_random_chunk keeps only tokens), and evaluation
+  (Mesh TF `eval` mode, seqio's evaluator) reads `targets_pretokenized`.
+  """
+
+  def _rebuild(features):
+    features = dict(features)
+    for key, feature in output_features.items():
+      if key in features:
+        features[f"{key}_pretokenized"] = feature.vocabulary.decode_tf(features[key])
+    return features
+
+  return dataset.map(_rebuild, num_parallel_calls=tf.data.AUTOTUNE)

@@ -1,0 +1,1 @@
+"""Gin configs shipped with code_t5 (package data, so they resolve from any install)."""

@@ -81,11 +81,14 @@ _TOKENIZE_TEXT_TO_TARGETS = [_TEXT_TO_TARGETS, seqio.preprocessors.tokenize,
                              seqio.CacheDatasetPlaceholder()]
 PREPROCESSORS = {
     "span_corruption": _TOKENIZE_TEXT_TO_TARGETS + [
-        t5_preprocessors.span_corruption, seqio.preprocessors.append_eos_after_trim],
+        t5_preprocessors.span_corruption, preprocessors.rebuild_pretokenized,
+        seqio.preprocessors.append_eos_after_trim],
     # t5's ordering: inputs = the prefix, targets = its continuation.
     "prefix_lm": _TOKENIZE_TEXT_TO_TARGETS + [
-        t5_preprocessors.prefix_lm, seqio.preprocessors.append_eos_after_trim],
-    "lm": _TOKENIZE_TEXT_TO_TARGETS + [t5_preprocessors.full_lm],
+        t5_preprocessors.prefix_lm, preprocessors.rebuild_pretokenized,
+        seqio.preprocessors.append_eos_after_trim],
+    "lm": _TOKENIZE_TEXT_TO_TARGETS + [t5_preprocessors.full_lm,
+                                       preprocessors.rebuild_pretokenized],
     "full_line": [seqio.CacheDatasetPlaceholder(), preprocessors.full_line,
                   seqio.preprocessors.tokenize, preprocessors.trim_inputs_left,
                   seqio.preprocessors.append_eos_after_trim],

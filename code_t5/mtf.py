@@ -1,0 +1,28 @@
+"""`python -m code_t5.mtf ...`: t5's Mesh TensorFlow trainer, runnable on TF 2.15.
+
+Takes every flag of `python -m t5.models.mesh_transformer_main`. Before mesh_tensorflow is
+imported it restores `ops.register_tensor_conversion_function` (moved in TF 2.15; too late to do
+from `--module_import`), and it imports `code_t5` so our tasks are registered.
+"""
+import sys
+
+
+def apply_tf_compat() -> None:
+  """Aliases the TF symbol that mesh_tensorflow 0.1.21 still imports from its old place."""
+  from tensorflow.python.framework import ops  # pylint: disable=g-import-not-at-top
+  if not hasattr(ops, "register_tensor_conversion_function"):
+    from tensorflow.python.framework import tensor_conversion_registry  # pylint: disable=g-import-not-at-top
+    ops.register_tensor_conversion_function = (
+        tensor_conversion_registry.register_tensor_conversion_function)
+
+
+def main() -> None:
+  apply_tf_compat()
+  if not any(arg.startswith("--module_import") for arg in sys.argv[1:]):
+    sys.argv.append("--module_import=code_t5")  # t5's default imports every t5 task instead
+  from t5.models import mesh_transformer_main  # pylint: disable=g-import-not-at-top
+  mesh_transformer_main.console_entry_point()
+
+
+if __name__ == "__main__":
+  main()
