@@ -44,6 +44,24 @@ BYTE = seqio.ByteVocabulary(extra_ids=EXTRA_IDS)
 CODE_SPM = CodeSentencePieceVocabulary()
 # Task-name suffix -> vocabulary.
 BY_SUFFIX = {"": BYTE, "_spm": CODE_SPM}
+# Name in gin configs (the VOCAB macro) -> task-name suffix.
+SUFFIX_BY_NAME = {"byte": "", "spm": "_spm"}
+
+
+def _by_name(name: str) -> seqio.Vocabulary:
+  if name not in SUFFIX_BY_NAME:
+    raise ValueError(f"VOCAB = {name!r}: expected one of {sorted(SUFFIX_BY_NAME)}.")
+  return BY_SUFFIX[SUFFIX_BY_NAME[name]]
+
+
+def get_vocabulary(name: str = "byte") -> seqio.Vocabulary:
+  """The vocabulary a gin config names ('byte' or 'spm'); tasks ending `_spm` use 'spm'."""
+  return _by_name(name)
+
+
+def model_vocab_size(name: str = "byte") -> int:
+  """Embedding rows for a vocabulary: its size rounded up to a multiple of 128."""
+  return -(-_by_name(name).vocab_size // 128) * 128
 
 
 # SentencePiece options that make decode(encode(x)) == x for source code: no normalisation,
