@@ -62,3 +62,16 @@ def test_wheel_ships_every_gin_file(wheel):
   expected = {os.path.relpath(os.path.join(d, f), REPO_ROOT) for d, _, fs in os.walk(gin_dir)
               for f in fs if f.endswith((".gin", "__init__.py"))}
   assert expected and expected <= names
+
+
+def test_gin_files_resolve_from_a_non_editable_wheel_install(wheel, tmp_path):
+  target = tmp_path / "site"
+  subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                  str(target), str(wheel)], check=True, capture_output=True)
+  code = ("import gin, code_t5\n"
+          "gin.parse_config_file('code_t5/gin_configs/t5x/mesh/cpu.gin', skip_unknown=True)\n"
+          "print(code_t5.__file__)")
+  result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(target)})
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.strip().startswith(str(target))

@@ -1,0 +1,38 @@
+"""Scores full-line completions: exact match and edit similarity (CodeXGLUE line level, 0-100).
+
+  # t5x.infer output (JSON lines with inputs.targets_pretokenized and prediction):
+  python scripts/score_full_line.py --predictions='/tmp/infer/flcc_python_full_line-predict.jsonl-*'
+  # plain text, one completion per line:
+  python scripts/score_full_line.py --predictions=preds.txt --targets=targets.txt
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from code_t5 import scoring  # noqa: E402
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--predictions", required=True,
+                      help="t5x.infer JSON-lines file or glob, or a text file with --targets")
+  parser.add_argument("--targets", help="text file of expected completions, one per line; "
+                      "then --predictions is a text file too")
+  args = parser.parse_args(argv)
+  try:
+    if args.targets:
+      targets, predictions = scoring.read_text_pairs(args.targets, args.predictions)
+    else:
+      targets, predictions = scoring.read_t5x_predictions(args.predictions)
+  except (scoring.PredictionsError, OSError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  print(json.dumps(scoring.score(targets, predictions)))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
