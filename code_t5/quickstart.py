@@ -1,14 +1,17 @@
-"""The main job on the built-in default: dev dataset from the standard library, prepared, and
-a look at every FLCC objective. Needs no download.
+"""The main job on the built-in default: dev dataset from the standard library, prepared, a
+look at every FLCC objective, and a few training steps of the tiny model with whichever trainer
+is installed. Needs no download.
 
   python -m code_t5.quickstart [--source_dir=DIR] [--examples=2]
 """
 import argparse
 import os
+import shutil
 import time
 
 from code_t5 import paths
 from code_t5 import show
+from code_t5 import training
 from code_t5.corpora import dev_dataset, prepare
 from code_t5.tasks import flcc
 
@@ -19,13 +22,15 @@ def main(argv=None) -> None:
   parser.add_argument("--source_dir", help="local source tree for the dev dataset (default: "
                       "the running Python's standard library)")
   parser.add_argument("--examples", type=int, default=2, help="examples to print per task")
+  parser.add_argument("--train_steps", type=int, default=20, help="steps to train the tiny dev "
+                      "model with the installed trainer (T5X, or Mesh TF on its own stack); "
+                      "0 skips training")
   args = parser.parse_args(argv)
 
   start = time.time()
   source_root, prepared = paths.dev_source_dir(), paths.flcc_dir(dev=True)
   print(f"== 1. dev dataset (FLCC layout) -> {source_root}")
   if os.path.exists(source_root):
-    import shutil  # pylint: disable=g-import-not-at-top
     shutil.rmtree(source_root)
   built = dev_dataset.from_source_tree(args.source_dir, source_root)
   print(f"   {built['files']} files in {built['repositories']} repositories from "
@@ -44,7 +49,27 @@ def main(argv=None) -> None:
     for i, ex in enumerate(show.examples(name, num=args.examples)):
       for feature, text in ex.items():
         print(f"   [{i}] {feature}: {text[-200:]!r}")
-  print(f"\nDone in {time.time() - start:.0f} s. Train on it: see INTRO.md.")
+  if args.train_steps:
+    _train(args.train_steps)
+  print(f"\nDone in {time.time() - start:.0f} s. Next steps: INTRO.md.")
+
+
+def _train(steps: int) -> None:
+  trainer = training.installed_trainer()
+  if trainer is None:
+    print("\n== 4. training: skipped. Neither T5X (not on PyPI: README, 'T5X') nor the Mesh TF "
+          "stack (README, 'Mesh TensorFlow') is installed in this environment.")
+    return
+  model_dir = os.path.join(paths.data_dir(), "models", f"quickstart_{trainer}")
+  if os.path.exists(model_dir):
+    shutil.rmtree(model_dir)
+  print(f"\n== 4. training the tiny dev model with {trainer} for {steps} steps -> {model_dir}")
+  begin = time.time()
+  losses = (training.train_t5x if trainer == "t5x" else training.train_mtf)(model_dir, steps)
+  what = ("training-eval loss per target token" if trainer == "t5x" else
+          "validation log-perplexity per token")
+  print(f"   {what}: " + ", ".join(f"step {k}: {v:.3f}" for k, v in sorted(losses.items())))
+  print(f"   {time.time() - begin:.0f} s including start-up; checkpoints in {model_dir}")
 
 
 if __name__ == "__main__":

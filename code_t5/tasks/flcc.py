@@ -93,7 +93,9 @@ PREPROCESSORS = {
                   seqio.preprocessors.tokenize, preprocessors.trim_inputs_left,
                   seqio.preprocessors.append_eos_after_trim],
 }
-METRICS = {"full_line": [metrics.exact_match, metrics.edit_similarity]}
+# prefix_lm: how close the predicted continuation is (its targets are rebuilt after the objective).
+METRICS = {"full_line": [metrics.exact_match, metrics.edit_similarity],
+           "prefix_lm": [metrics.edit_similarity]}
 
 
 def task_name(language_slug: str, objective: str, dev: bool = False,

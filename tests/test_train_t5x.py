@@ -1,0 +1,70 @@
+"""End to end with T5X: train, eval, infer on the dev dataset (runs where T5X imports)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from code_t5 import training
+from conftest import run_script
+
+pytestmark = pytest.mark.skipif(
+    training.installed_trainer() != "t5x",
+    reason="T5X is not importable: it is not on PyPI (install the `t5x` extra as README.md "
+           "says, with network access)")
+GIN = "code_t5/gin_configs/t5x"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+  data = tmp_path_factory.mktemp("data")
+  env = {**os.environ, "CODE_T5_DATA_DIR": str(data)}
+  result = run_script("make_dev_dataset.py", env=env)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return env
+
+
+def _t5x(binary, env, *flags):
+  result = subprocess.run([sys.executable, "-m", f"t5x.{binary}", *flags], capture_output=True,
+                          text=True, env=env)
+  assert result.returncode == 0, result.stderr[-4000:]
+  return result
+
+
+@pytest.mark.parametrize("config,task", [
+    ("dev.gin", "flcc_dev_python_span_corruption"),
+    ("dev.gin", "flcc_dev_python_full_line"),
+    ("dev_decoder_only.gin", "flcc_dev_python_lm"),
+    ("dev_decoder_only.gin", "flcc_dev_python_full_line"),
+])
+def test_dev_model_trains_20_steps_and_improves(env, tmp_path, config, task):
+  model_dir = str(tmp_path / "model")
+  _t5x("train", env, f"--gin_file={GIN}/{config}", f"--gin_file={GIN}/tasks/{task}.gin",
+       f"--gin.MODEL_DIR='{model_dir}'", "--gin.TRAIN_STEPS=20", "--gin.train.eval_period=20")
+  assert os.path.isdir(os.path.join(model_dir, "checkpoint_20"))
+  loss = training.read_scalars(os.path.join(model_dir, "training_eval"),
+                               "loss_per_all_target_tokens")
+  assert sorted(loss) == [0, 20] and loss[20] < 0.8 * loss[0], loss
+
+
+def test_full_line_eval_and_infer_score_with_our_metrics(env, tmp_path):
+  model_dir = str(tmp_path / "model")
+  model = f"--gin_file={GIN}/models/t5_1_1_tiny.gin"
+  task = f"--gin_file={GIN}/tasks/flcc_dev_python_full_line.gin"
+  mesh = f"--gin_file={GIN}/mesh/cpu.gin"
+  _t5x("train", env, f"--gin_file={GIN}/dev.gin", task, f"--gin.MODEL_DIR='{model_dir}'",
+       "--gin.TRAIN_STEPS=20", "--gin.train.eval_period=20")
+  checkpoint = f"--gin.CHECKPOINT_PATH='{model_dir}/checkpoint_20'"
+  result = _t5x("eval", env, model, f"--gin_file={GIN}/runs/eval.gin", mesh, task, checkpoint,
+                f"--gin.EVAL_OUTPUT_DIR='{tmp_path / 'eval'}'")
+  assert "flcc_dev_python_full_line/exact_match at step 20" in result.stderr
+  assert "flcc_dev_python_full_line/edit_similarity at step 20" in result.stderr
+
+  _t5x("infer", env, model, f"--gin_file={GIN}/runs/infer.gin", mesh, task, checkpoint,
+       f"--gin.INFER_OUTPUT_DIR='{tmp_path / 'infer'}'")
+  result = run_script("score_full_line.py",
+                      f"--predictions={tmp_path / 'infer'}/flcc_dev_python_full_line-predict*")
+  assert result.returncode == 0, result.stderr[-2000:]
+  scores = json.loads(result.stdout)
+  assert scores["examples"] > 50 and 0 <= scores["edit_similarity"] <= 100
