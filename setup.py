@@ -43,5 +43,17 @@ setuptools.setup(
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-xdist"],
+        # T5X's own needs. T5X and airio themselves go in with --no-deps (README, "T5X"): their
+        # metadata asks for tensorflow-cpu, tfds-nightly and seqio from git, which would
+        # install a second copy of tensorflow/, tensorflow_datasets/ and seqio/.
+        # seqio's Beam caching job (seqio.scripts.cache_tasks_main). apache-beam caps protobuf
+        # below 7, and sentencepiece 0.2.3 needs protobuf 7: hence the older sentencepiece.
+        "cache": ["apache-beam>=2.60", "google-crc32c", "sentencepiece>=0.2.0,<0.2.1"],
+        "t5x": [
+            "jestimator @ git+https://github.com/google-research/jestimator",
+            "grain==0.2.12",  # airio's pin
+            "fiddle>=0.2.5", "jaxtyping", "cached_property", "chex", "clu", "optax",
+            "orbax-checkpoint>=0.5", "tensorstore>=0.1.20", "tensorboard",
+        ],
     },
 )

@@ -24,7 +24,8 @@ LANGUAGE_OF_EXT = {
     ".c": "C", ".h": "C", ".cc": "C++", ".cpp": "C++", ".hpp": "C++", ".cs": "C#", ".rs": "Rust",
     ".rb": "Ruby", ".php": "PHP", ".scala": "Scala", ".sh": "Shell",
 }
-SKIP_DIRS = {"__pycache__", "site-packages", "dist-packages", ".git"}
+# Installed packages and caches are not the tree's own source; hidden folders (.git, .venv) too.
+SKIP_DIRS = {"__pycache__", "site-packages", "dist-packages", "node_modules"}
 
 
 def stdlib_dir() -> str:
@@ -73,7 +74,7 @@ def from_source_tree(src_dir: Optional[str], out_root: str, owner: Optional[str]
   repos = collections.defaultdict(list)  # repo name -> [(rel path in repo, abs path, ext)]
   ignored = collections.Counter()
   for dirpath, dirnames, filenames in os.walk(src_dir):
-    dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS
+    dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
                          and not os.path.islink(os.path.join(dirpath, d)))
     for filename in sorted(filenames):
       path = os.path.join(dirpath, filename)
