@@ -1,32 +1,31 @@
-"""Mixtures over languages: `flcc[_dev]_all_<objective>[_spm]`, rated by training files."""
-import functools
+"""Mixtures, rated by example counts (seqio.mixing_rate_num_examples):
 
+- `flcc[_dev]_all_<objective>[_spm]`: every prepared language of FLCC (or of the dev dataset);
+- `code_and_text[_dev]_span_corruption[_spm]`: wikitext plus those FLCC languages.
+"""
 import seqio
 
-from code_t5 import paths
 from code_t5 import vocabularies
-from code_t5.corpora import prepare
 from code_t5.tasks import flcc
 
 
-def rate_by_train_files(unused_task: seqio.Task, language_slug: str, dev: bool) -> float:
-  """Mixing rate = the language's training files in the manifest, read when the mixture is used."""
-  languages = prepare.read_manifest(paths.flcc_dir(dev))["languages"]
-  return float(languages.get(language_slug, {}).get("train", {}).get("files", 0))
+def _add(name: str, tasks: list[str]) -> None:
+  if name not in seqio.MixtureRegistry.names():
+    seqio.MixtureRegistry.add(name, tasks, default_rate=seqio.mixing_rate_num_examples)
 
 
 def register() -> None:
   for dev in (False, True):
     # Languages with prepared data; before any preparation, every registered language.
     slugs = flcc.prepared_languages(dev) or flcc.languages()
-    for objective in flcc.OBJECTIVES:
-      for suffix in vocabularies.BY_SUFFIX:
-        name = f"flcc_{'dev_' if dev else ''}all_{objective}{suffix}"
-        if name not in seqio.MixtureRegistry.names():
-          seqio.MixtureRegistry.add(name, [
-              (flcc.task_name(s, objective, dev, suffix),
-               functools.partial(rate_by_train_files, language_slug=s, dev=dev))
-              for s in slugs])
+    prefix = "dev_" if dev else ""
+    for suffix in vocabularies.BY_SUFFIX:
+      for objective in flcc.OBJECTIVES:
+        _add(f"flcc_{prefix}all_{objective}{suffix}",
+             [flcc.task_name(s, objective, dev, suffix) for s in slugs])
+      _add(f"code_and_text_{prefix}span_corruption{suffix}",
+           [f"wikitext_span_corruption{suffix}"] +
+           [flcc.task_name(s, "span_corruption", dev, suffix) for s in slugs])
 
 
 register()

@@ -103,3 +103,29 @@ def test_quickstart_main_job(tmp_path, source_tree):
   for objective in ("span_corruption", "prefix_lm", "lm", "full_line"):
     assert f"-- flcc_dev_python_{objective}: {{'examples': " in result.stdout
   assert "<extra_id_0>" in result.stdout
+
+
+def test_score_full_line_reads_t5x_predictions_and_names_bad_lines(tmp_path):
+  import json
+  good = [{"inputs": {"inputs_pretokenized": "x = ", "targets_pretokenized": "foo(a, b)"},
+           "prediction": "foo(a,  b)"},
+          {"inputs": {"inputs_pretokenized": "y = ", "targets_pretokenized": "abcd"},
+           "prediction": "abed"}]
+  path = tmp_path / "task-predict.jsonl-00000-of-00001"
+  path.write_text("".join(json.dumps(r) + "\n" for r in good))
+  (tmp_path / "task-predict.jsonl-00000-of-00001.COMPLETED").write_text("")
+  result = run_script("score_full_line.py", f"--predictions={tmp_path}/task-predict*")
+  assert result.returncode == 0, result.stderr
+  scores = json.loads(result.stdout)
+  assert scores["examples"] == 2 and scores["exact_match"] == 50.0
+  assert 75 < scores["edit_similarity"] < 100
+
+  path.write_text(json.dumps(good[0]) + "\n{broken\n")
+  result = run_script("score_full_line.py", f"--predictions={path}")
+  assert result.returncode == 2 and f"{path}:2: not a t5x.infer prediction" in result.stderr
+
+  targets, predictions = tmp_path / "t.txt", tmp_path / "p.txt"
+  targets.write_text("a\nb\n")
+  predictions.write_text("a\n")
+  result = run_script("score_full_line.py", f"--predictions={predictions}", f"--targets={targets}")
+  assert result.returncode == 2 and "must pair line by line" in result.stderr

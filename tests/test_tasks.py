@@ -47,13 +47,13 @@ def test_newlines_tabs_and_non_ascii_survive_the_lm_pipeline(use_data_dir):
 
 
 def test_mixture_rates_follow_training_files(use_data_dir):
-  from code_t5 import mixtures
-  from code_t5.corpora import prepare
   from code_t5 import paths
+  from code_t5.corpora import prepare
   manifest = prepare.read_manifest(paths.flcc_dir())
-  rate = mixtures.rate_by_train_files(None, "python", dev=False)
-  assert rate == manifest["languages"]["python"]["train"]["files"] > 0
-  assert mixtures.rate_by_train_files(None, "kotlin", dev=False) == 0
+  mixture = seqio.get_mixture_or_task("flcc_all_lm")
+  rates = {t.name: mixture.get_rate(t) for t in mixture.tasks}
+  assert rates["flcc_python_lm"] == manifest["languages"]["python"]["train"]["files"] > 0
+  assert rates["flcc_kotlin_lm"] == 0
 
 
 def test_missing_data_says_what_to_run(tmp_path, monkeypatch):

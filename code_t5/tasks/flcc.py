@@ -3,68 +3,24 @@
 The data location is resolved when a dataset is read (CODE_T5_DATA_DIR or the gin-bound
 `code_t5.paths.data_dir.root`), so tasks can be registered before it is known.
 """
-import collections.abc
 import functools
 import json
 import os
 
 import seqio
-import tensorflow as tf
 
 from code_t5 import metrics
 from code_t5 import paths
 from code_t5 import preprocessors
+from code_t5 import sources
 from code_t5 import vocabularies
 from code_t5.corpora import prepare
 from code_t5.t5_compat import t5_preprocessors
 
-SPLITS = ("train", "validation", "test")
 # Registered even before any data is prepared; languages found in a prepared manifest join them.
 DEFAULT_LANGUAGES = ("python", "java", "kotlin", "javascript", "typescript", "go", "c", "cpp",
                      "csharp", "rust", "ruby", "php", "scala", "shell")
 OBJECTIVES = ("span_corruption", "prefix_lm", "lm", "full_line")
-
-
-class _ShardPatterns(collections.abc.Mapping):
-  """split -> shard glob, computed on each lookup so the data dir is read at use time."""
-
-  def __init__(self, language_slug: str, dev: bool):
-    self._slug, self._dev = language_slug, dev
-
-  def __getitem__(self, split: str) -> str:
-    if split not in SPLITS:
-      raise KeyError(split)
-    return prepare.shard_pattern(paths.flcc_dir(self._dev), self._slug, split)
-
-  def __iter__(self):
-    return iter(SPLITS)
-
-  def __len__(self) -> int:
-    return len(SPLITS)
-
-  def __repr__(self) -> str:
-    return f"_ShardPatterns({self._slug!r}, dev={self._dev})"
-
-
-class PreparedFlccSource(seqio.TFExampleDataSource):
-  """Shards written by scripts/prepare_flcc.py, with a clear error when there are none."""
-
-  def __init__(self, language_slug: str, dev: bool = False):
-    super().__init__(
-        split_to_filepattern=_ShardPatterns(language_slug, dev),
-        feature_description={k: tf.io.FixedLenFeature([], tf.string) for k in prepare.FEATURES})
-    self._slug, self._dev = language_slug, dev
-
-  def list_shards(self, split: str):
-    files = super().list_shards(split)
-    if not files:
-      script = ("make_dev_dataset.py" if self._dev else
-                "prepare_flcc.py --flcc_root=<FLCC root>")
-      raise FileNotFoundError(
-          f"No prepared {self._slug} data for split {split!r}: nothing matches "
-          f"{self._split_to_filepattern[split]}. Run `python scripts/{script}` first, or point "
-          f"${paths.ENV_VAR} at the folder that holds flcc{'_dev' if self._dev else ''}/.")
-    return files
 
 
 def _output_features(vocab, objective: str) -> dict:
@@ -119,7 +75,7 @@ def languages() -> list[str]:
 def register() -> None:
   for slug in languages():
     for dev in (False, True):
-      source = PreparedFlccSource(slug, dev=dev)
+      source = sources.PreparedFlccSource(slug, dev=dev)
       for objective in OBJECTIVES:
         for suffix, vocab in vocabularies.BY_SUFFIX.items():
           name = task_name(slug, objective, dev, suffix)

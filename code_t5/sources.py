@@ -1,0 +1,108 @@
+"""seqio data sources over prepared files, located when read (the data dir is set at use time)."""
+import collections.abc
+import json
+import os
+from typing import Callable, Optional, Sequence
+
+from absl import logging
+import seqio
+import tensorflow as tf
+
+from code_t5 import paths
+from code_t5.corpora import prepare
+
+SPLITS = ("train", "validation", "test")
+
+
+class _ShardPatterns(collections.abc.Mapping):
+  """split -> shard glob, computed on each lookup so the data dir is read at use time."""
+
+  def __init__(self, language_slug: str, dev: bool):
+    self._slug, self._dev = language_slug, dev
+
+  def __getitem__(self, split: str) -> str:
+    if split not in SPLITS:
+      raise KeyError(split)
+    return prepare.shard_pattern(paths.flcc_dir(self._dev), self._slug, split)
+
+  def __iter__(self):
+    return iter(SPLITS)
+
+  def __len__(self) -> int:
+    return len(SPLITS)
+
+  def __repr__(self) -> str:
+    return f"_ShardPatterns({self._slug!r}, dev={self._dev})"
+
+
+class PreparedFlccSource(seqio.TFExampleDataSource):
+  """Shards written by scripts/prepare_flcc.py, with a clear error when there are none."""
+
+  def __init__(self, language_slug: str, dev: bool = False):
+    super().__init__(
+        split_to_filepattern=_ShardPatterns(language_slug, dev),
+        feature_description={k: tf.io.FixedLenFeature([], tf.string) for k in prepare.FEATURES})
+    self._slug, self._dev = language_slug, dev
+
+  def list_shards(self, split: str):
+    files = super().list_shards(split)
+    if not files:
+      script = ("make_dev_dataset.py" if self._dev else
+                "prepare_flcc.py --flcc_root=<FLCC root>")
+      raise FileNotFoundError(
+          f"No prepared {self._slug} data for split {split!r}: nothing matches "
+          f"{self._split_to_filepattern[split]}. Run `python scripts/{script}` first, or point "
+          f"${paths.ENV_VAR} at the folder that holds flcc{'_dev' if self._dev else ''}/.")
+    return files
+
+  def num_input_examples(self, split: str) -> Optional[int]:
+    """Files in the split, from the manifest (used by seqio.mixing_rate_num_examples)."""
+    try:
+      manifest = prepare.read_manifest(paths.flcc_dir(self._dev))
+    except FileNotFoundError:
+      return None
+    return manifest["languages"].get(self._slug, {}).get(split, {}).get("files", 0)
+
+
+
+
+class JsonLinesSource(seqio.FunctionDataSource):
+  """JSON lines, one example per line, string fields only.
+
+  A malformed line stops reading with an error naming the file and line, unless
+  `skip_malformed` (then each skip is counted and the count logged).
+  """
+
+  def __init__(self, path_fn: Callable[[str], str], fields: Sequence[str],
+               count_fn: Callable[[str], Optional[int]], missing_hint: str,
+               skip_malformed: bool = False, splits: Sequence[str] = SPLITS):
+    self._path_fn, self._fields, self._count_fn = path_fn, tuple(fields), count_fn
+    self._missing_hint, self._skip_malformed = missing_hint, skip_malformed
+    super().__init__(dataset_fn=self._read, splits=splits)
+
+  def _records(self, path: str):
+    skipped = 0
+    with open(path, encoding="utf-8") as f:
+      for number, line in enumerate(f, 1):
+        try:
+          record = json.loads(line)
+          yield {k: "" if record.get(k) is None else str(record[k]) for k in self._fields}
+        except (ValueError, AttributeError) as e:
+          if not self._skip_malformed:
+            raise ValueError(f"{path}:{number}: malformed JSON line ({e}); fix or delete the "
+                             "line, or re-export the data.") from None
+          skipped += 1
+    if skipped:
+      logging.warning("%s: skipped %d malformed lines", path, skipped)
+
+  def _read(self, split: str, shuffle_files: bool, seed: Optional[int] = None) -> tf.data.Dataset:
+    del shuffle_files, seed  # one file per split; seqio shuffles examples downstream
+    path = self._path_fn(split)
+    if not os.path.exists(path):
+      raise FileNotFoundError(f"{path}: not found. {self._missing_hint}")
+    return tf.data.Dataset.from_generator(
+        lambda: self._records(path),
+        output_signature={k: tf.TensorSpec((), tf.string) for k in self._fields})
+
+  def num_input_examples(self, split: str) -> Optional[int]:
+    return self._count_fn(split)

@@ -1,0 +1,51 @@
+"""Exports wikitext to JSON lines for the `wikitext_span_corruption` task.
+
+  python scripts/export_wikitext.py                       # hub download (network)
+  python scripts/export_wikitext.py --from_disk=/data/wikitext/wikitext-103-raw-v1
+  python scripts/export_wikitext.py --config=wikitext-2-raw-v1 --test_into_train
+
+Writes wikitext_{train,validation,test}.jsonl ({"text": ...} per line) and
+wikitext_summary.json (rows read/kept per split) to $CODE_T5_DATA_DIR/wikitext.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from code_t5.corpora import wikitext  # noqa: E402
+from code_t5.tasks import wikitext as wikitext_task  # noqa: E402
+from scripts import cli  # noqa: E402
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--config", default="wikitext-103-raw-v1",
+                      help=f"one of {', '.join(wikitext.CONFIGS)} (default: %(default)s)")
+  parser.add_argument("--from_disk", help="local copy instead of the hub: a save_to_disk "
+                      "folder, or the hub's parquet/JSON files (<split>-0000N-of-0000M.parquet)")
+  parser.add_argument("--out_dir", help="default: $CODE_T5_DATA_DIR/wikitext, where the task "
+                      "reads")
+  parser.add_argument("--min_length", type=int, default=100,
+                      help="keep rows with more characters than this (default: %(default)s)")
+  parser.add_argument("--test_into_train", action="store_true",
+                      help="append the test rows to train (validation stays for evaluation)")
+  args = parser.parse_args(argv)
+
+  def _export():
+    start = time.time()
+    out_dir = os.path.expanduser(args.out_dir or wikitext_task.wikitext_dir())
+    summary = wikitext.export(out_dir, args.config, args.from_disk and
+                              os.path.expanduser(args.from_disk), args.min_length,
+                              args.test_into_train)
+    print(f"\nExported {summary['config']} from {summary['source']} to {out_dir} in "
+          f"{time.time() - start:.1f} s (rows longer than {args.min_length} characters):")
+    for split, counts in summary["splits"].items():
+      print(f"  {split:<11} read {counts['read']:>9}  kept {counts['kept']:>9}")
+
+  return cli.run(_export)
+
+
+if __name__ == "__main__":
+  sys.exit(main())
