@@ -1,4 +1,7 @@
 """Metrics as seqio metric functions: (targets, predictions) -> {name: value}."""
+import collections
+import math
+import re
 from typing import Sequence
 
 from rapidfuzz import fuzz
@@ -14,3 +17,52 @@ def edit_similarity(targets: Sequence[str], predictions: Sequence[str]) -> dict:
   """CodeXGLUE line-level edit similarity: mean Levenshtein ratio (fuzz.ratio), 0-100."""
   total = sum(fuzz.ratio(p, t) for t, p in zip(targets, predictions, strict=True))
   return {"edit_similarity": total / max(len(targets), 1)}
+
+
+def conala_tokenize(code: str) -> list[str]:
+  """conala-baseline's `tokenize_for_bleu_eval`: split punctuation and camelCase, quotes -> `."""
+  code = re.sub(r"([^A-Za-z0-9_])", r" \1 ", code)
+  code = re.sub(r"([a-z])([A-Z])", r"\1 \2", code)
+  code = re.sub(r"\s+", " ", code)
+  code = code.replace('"', "`").replace("'", "`")
+  return [t for t in code.split(" ") if t]
+
+
+def _ngrams(tokens: list[str], max_order: int) -> collections.Counter:
+  return collections.Counter(tuple(tokens[i:i + n]) for n in range(1, max_order + 1)
+                             for i in range(len(tokens) - n + 1))
+
+
+def corpus_bleu(references: Sequence[list[str]], translations: Sequence[list[str]],
+                max_order: int = 4) -> float:
+  """Corpus BLEU as conala-baseline's bleu_score.compute_bleu (smooth=False), in [0, 1]:
+  clipped n-gram precisions pooled over the corpus, their geometric mean (0 if any is 0),
+  times the brevity penalty exp(1 - 1/ratio) when the translations are not longer."""
+  matches, possible = [0] * max_order, [0] * max_order
+  reference_length = translation_length = 0
+  for reference, translation in zip(references, translations, strict=True):
+    reference_length += len(reference)
+    translation_length += len(translation)
+    overlap = _ngrams(translation, max_order) & _ngrams(reference, max_order)
+    for ngram, count in overlap.items():
+      matches[len(ngram) - 1] += count
+    for n in range(1, max_order + 1):
+      possible[n - 1] += max(len(translation) - n + 1, 0)
+  precisions = [m / p if p else 0.0 for m, p in zip(matches, possible)]
+  if min(precisions) == 0 or reference_length == 0:
+    return 0.0
+  geo_mean = math.exp(sum(math.log(p) for p in precisions) / max_order)
+  ratio = translation_length / reference_length
+  return geo_mean * (1.0 if ratio > 1.0 else math.exp(1 - 1 / ratio))
+
+
+def conala_bleu(targets: Sequence[str], predictions: Sequence[str]) -> dict:
+  """The official CoNaLa metrics (x100): corpus BLEU-4 and exact match on conala tokens, plus
+  sacrebleu's BLEU for reference (its own tokenizer, so not comparable to published CoNaLa)."""
+  import sacrebleu  # pylint: disable=g-import-not-at-top
+  refs = [conala_tokenize(t) for t in targets]
+  hyps = [conala_tokenize(p) for p in predictions]
+  hits = sum(r == h for r, h in zip(refs, hyps))
+  return {"conala_bleu": 100 * corpus_bleu(refs, hyps),
+          "conala_exact_match": 100.0 * hits / max(len(refs), 1),
+          "sacrebleu": sacrebleu.corpus_bleu(list(predictions), [list(targets)]).score}

@@ -79,3 +79,29 @@ def rebuild_pretokenized(dataset: tf.data.Dataset,
     return features
 
   return dataset.map(_rebuild, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+@seqio.map_over_dataset
+def conala_rewrite_intent(features: Mapping[str, tf.Tensor]) -> dict:
+  """inputs = intent + "\\n" + snippet, targets = rewritten_intent ("" for mined pairs)."""
+  out = dict(features)
+  out["inputs"] = tf.strings.join([features["intent"], "\n", features["snippet"]])
+  out["targets"] = features.get("rewritten_intent", tf.constant(""))
+  return out
+
+
+@seqio.map_over_dataset
+def conala_code_generation(features: Mapping[str, tf.Tensor]) -> dict:
+  """inputs = rewritten_intent (the intent where there is none), targets = snippet."""
+  rewritten = features.get("rewritten_intent", tf.constant(""))
+  out = dict(features)
+  out["inputs"] = tf.where(tf.strings.length(tf.strings.strip(rewritten)) > 0, rewritten,
+                           features["intent"])
+  out["targets"] = features["snippet"]
+  return out
+
+
+def drop_empty_targets(dataset: tf.data.Dataset) -> tf.data.Dataset:
+  """Drops examples whose targets are blank (CoNaLa rows without a rewritten intent; the
+  export counts them)."""
+  return dataset.filter(lambda x: tf.strings.length(tf.strings.strip(x["targets"])) > 0)

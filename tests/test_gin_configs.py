@@ -83,7 +83,7 @@ def _t5x_compositions():
   meshes = sorted(glob.glob(os.path.join(REPO_ROOT, t5x, "mesh", "*.gin")))
   tasks = sorted(glob.glob(os.path.join(REPO_ROOT, t5x, "tasks", "*.gin")))
   rel = lambda p: os.path.relpath(p, REPO_ROOT)  # noqa: E731
-  out = [rel(os.path.join(REPO_ROOT, t5x, f)) for f in ("dev.gin", "dev_decoder_only.gin")]
+  out = [rel(p) for p in sorted(glob.glob(os.path.join(REPO_ROOT, t5x, "*.gin")))]
   out += [",".join(rel(p) for p in (m, r, mesh, tasks[0]))
           for m in models for r in runs for mesh in meshes]
   out += [",".join(rel(p) for p in (models[0], runs[0], meshes[0], t)) for t in tasks]

@@ -68,3 +68,25 @@ def test_full_line_eval_and_infer_score_with_our_metrics(env, tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   scores = json.loads(result.stdout)
   assert scores["examples"] > 50 and 0 <= scores["edit_similarity"] <= 100
+
+
+def test_conala_rewrite_model_trains_then_rewrites_mined_pairs(tmp_path):
+  sys.path.insert(0, os.path.dirname(__file__))
+  import conala_fixtures  # pylint: disable=g-import-not-at-top
+  env = {**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "data")}
+  corpus = conala_fixtures.write_corpus(str(tmp_path / "corpus"), num_mined=20)
+  assert run_script("export_conala.py", f"--from_disk={corpus}", env=env).returncode == 0
+  model_dir = tmp_path / "model"
+  _t5x("train", env, f"--gin_file={GIN}/conala_rewrite_dev.gin", f"--gin.MODEL_DIR='{model_dir}'",
+       "--gin.TRAIN_STEPS=10", "--gin.train.eval_period=10")
+  out = tmp_path / "rewritten.jsonl"
+  for decoding in ("greedy", "beam", "temperature"):
+    result = run_script("rewrite_conala_mined.py", f"--out={out}", f"--decoding={decoding}",
+                        f"--checkpoint={model_dir}/checkpoint_10", "--batch_size=8",
+                        f"--model_gin={GIN}/models/t5_1_1_tiny.gin", "--inputs_length=256",
+                        "--targets_length=16", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["id"] for x in lines] == [conala_fixtures.mined_row(i)["id"] for i in range(20)]
+    assert all(isinstance(x["rewritten_intent"], str) for x in lines)
+    out.unlink()

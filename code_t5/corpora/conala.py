@@ -1,0 +1,118 @@
+"""Exports CoNaLa (curated and mined) to normalised JSON lines.
+
+Sources: the Hugging Face dataset `neulab/conala` (configs `curated`, `mined`), or the
+original corpus files (conala-train.json, conala-test.json, conala-mined.jsonl, as in the v1.1
+zip) in a local folder. Output, under the chosen folder:
+
+  curated_train.jsonl, curated_test.jsonl   question_id, intent, rewritten_intent, snippet
+  mined.jsonl                               id, question_id, parent_answer_post_id, intent,
+                                            snippet, prob
+  mined_codegen.jsonl                       the first N mined pairs (for code generation)
+  conala_summary.json                       rows per file, rows without a rewritten intent
+"""
+import json
+import os
+from typing import Iterable, Optional
+
+import tqdm
+
+CURATED_FIELDS = ("question_id", "intent", "rewritten_intent", "snippet")
+MINED_FIELDS = ("id", "question_id", "parent_answer_post_id", "intent", "snippet", "prob")
+SUMMARY = "conala_summary.json"
+ORIGINAL_FILES = {"curated_train": "conala-train.json", "curated_test": "conala-test.json",
+                  "mined": "conala-mined.jsonl"}
+
+
+def output_path(out_dir: str, name: str) -> str:
+  return os.path.join(out_dir, f"{name}.jsonl")
+
+
+def read_summary(out_dir: str) -> dict:
+  with open(os.path.join(out_dir, SUMMARY)) as f:
+    return json.load(f)
+
+
+def _read_original(folder: str) -> dict:
+  """{name: iterable of rows} from the corpus files; errors name the file and the line."""
+  paths = {name: os.path.join(folder, f) for name, f in ORIGINAL_FILES.items()}
+  missing = [p for p in paths.values() if not os.path.exists(p)]
+  if missing:
+    raise FileNotFoundError(f"--from_disk={folder}: missing {', '.join(missing)} (the CoNaLa "
+                            "corpus zip holds conala-train.json, conala-test.json and "
+                            "conala-mined.jsonl).")
+  rows = {}
+  for name in ("curated_train", "curated_test"):
+    try:
+      with open(paths[name], encoding="utf-8") as f:
+        rows[name] = json.load(f)
+    except ValueError as e:
+      raise ValueError(f"{paths[name]}: not a JSON array of CoNaLa examples ({e}).") from None
+
+  def mined():
+    with open(paths["mined"], encoding="utf-8") as f:
+      for number, line in enumerate(f, 1):
+        try:
+          yield json.loads(line)
+        except ValueError as e:
+          raise ValueError(f"{paths['mined']}:{number}: malformed JSON line ({e}).") from None
+
+  rows["mined"] = mined()
+  return rows
+
+
+def _read_hub() -> dict:
+  import datasets  # pylint: disable=g-import-not-at-top  (slow import; network)
+  curated = datasets.load_dataset("neulab/conala", "curated")
+  mined = datasets.load_dataset("neulab/conala", "mined")
+  return {"curated_train": curated["train"], "curated_test": curated["test"],
+          "mined": mined["train"]}
+
+
+def _normalise(row: dict, fields: tuple[str, ...], where: str) -> dict:
+  missing = [k for k in fields if k not in row and k not in ("prob", "parent_answer_post_id")]
+  if missing:
+    raise ValueError(f"{where}: row without {missing}; is this a CoNaLa file?")
+  return {k: row.get(k) for k in fields}
+
+
+def _write(path: str, rows: Iterable[dict], desc: str, total: Optional[int] = None) -> int:
+  tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
+  count = 0
+  with open(tmp, "w", encoding="utf-8") as f:
+    for row in tqdm.tqdm(rows, desc=desc, unit="row", total=total):
+      f.write(json.dumps(row, ensure_ascii=False) + "\n")
+      count += 1
+  os.replace(tmp, path)
+  return count
+
+
+def export(out_dir: str, from_disk: Optional[str] = None, mined_for_codegen: int = 100000) -> dict:
+  """Writes the files above; returns the summary (also written as conala_summary.json)."""
+  source = _read_original(from_disk) if from_disk else _read_hub()
+  os.makedirs(out_dir, exist_ok=True)
+  summary = {"source": from_disk or "huggingface hub: neulab/conala", "files": {},
+             "without_rewritten_intent": {}}
+  for name in ("curated_train", "curated_test"):
+    rows = [_normalise(r, CURATED_FIELDS, f"{name} row {i}")
+            for i, r in enumerate(source[name])]
+    summary["files"][name] = _write(output_path(out_dir, name), rows, name, len(rows))
+    # Excluded from conala_rewrite_intent (and counted here, not dropped silently).
+    summary["without_rewritten_intent"][name] = sum(
+        not (r["rewritten_intent"] or "").strip() for r in rows)
+
+  codegen_path = output_path(out_dir, "mined_codegen")
+  codegen = []
+
+  def mined_rows():
+    for i, row in enumerate(source["mined"]):
+      row = _normalise(row, MINED_FIELDS, f"mined row {i}")
+      if len(codegen) < mined_for_codegen:
+        codegen.append({"intent": row["intent"], "snippet": row["snippet"]})
+      yield row
+
+  summary["files"]["mined"] = _write(output_path(out_dir, "mined"), mined_rows(), "mined")
+  summary["files"]["mined_codegen"] = _write(codegen_path, codegen, "mined for code generation")
+  with open(os.path.join(out_dir, f".{SUMMARY}.tmp"), "w") as f:
+    json.dump(summary, f, indent=1)
+  os.replace(os.path.join(out_dir, f".{SUMMARY}.tmp"), os.path.join(out_dir, SUMMARY))
+  return summary

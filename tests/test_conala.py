@@ -1,0 +1,143 @@
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import seqio
+
+import code_t5  # noqa: F401  (registers)
+import conala_fixtures
+from code_t5 import inference, metrics
+from code_t5.corpora import conala
+from conftest import REPO_ROOT, run_script
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+  data_dir = tmp_path_factory.mktemp("data")
+  corpus = conala_fixtures.write_corpus(str(tmp_path_factory.mktemp("corpus")))
+  result = run_script("export_conala.py", f"--from_disk={corpus}", "--mined_for_codegen=5",
+                      env={"CODE_T5_DATA_DIR": str(data_dir)})
+  assert result.returncode == 0, result.stderr[-3000:]
+  return data_dir
+
+
+@pytest.fixture
+def data(exported, monkeypatch):
+  monkeypatch.setenv("CODE_T5_DATA_DIR", str(exported))
+  return exported
+
+
+def _examples(task_name, split, lengths=None):
+  task = seqio.get_mixture_or_task(task_name)
+  ds = task.get_dataset(lengths or {"inputs": 512, "targets": 256}, split=split, shuffle=False)
+  return [{k: (v.decode() if isinstance(v, bytes) else v) for k, v in ex.items()}
+          for ex in ds.as_numpy_iterator()]
+
+
+def test_export_counts_rows_and_those_without_rewritten_intent(data):
+  summary = conala.read_summary(str(data / "conala"))
+  assert summary["files"] == {"curated_train": 4, "curated_test": 2, "mined": 7,
+                              "mined_codegen": 5}
+  assert summary["without_rewritten_intent"] == {"curated_train": 1, "curated_test": 1}
+  first = json.loads((data / "conala" / "mined.jsonl").read_text().splitlines()[0])
+  assert first["id"] == "34705205_34705233_0" and first["question_id"] == 34705205
+
+
+def test_export_errors_name_the_file(tmp_path):
+  result = run_script("export_conala.py", f"--from_disk={tmp_path}", f"--out_dir={tmp_path}/o")
+  assert result.returncode == 2 and "conala-train.json" in result.stderr
+  conala_fixtures.write_corpus(str(tmp_path))
+  with open(tmp_path / "conala-mined.jsonl", "a") as f:
+    f.write("{oops\n")
+  result = run_script("export_conala.py", f"--from_disk={tmp_path}", f"--out_dir={tmp_path}/o")
+  assert result.returncode == 2 and "conala-mined.jsonl:8: malformed JSON line" in result.stderr
+
+
+def test_rewrite_intent_task_inputs_targets_and_exclusions(data):
+  train = _examples("conala_rewrite_intent", "train")
+  assert len(train) == 3  # the row without a rewritten intent is left out
+  first = conala_fixtures.CURATED_TRAIN[0]
+  assert train[0]["inputs_pretokenized"] == first["intent"] + "\n" + first["snippet"]
+  assert train[0]["targets_pretokenized"] == first["rewritten_intent"]
+  assert len(_examples("conala_rewrite_intent", "validation")) == 1
+  task = seqio.get_mixture_or_task("conala_rewrite_intent")
+  assert task.num_input_examples("train") == 4
+
+
+def test_mined_task_keeps_ids_for_joining(data):
+  mined = _examples("conala_mined_rewrite_intent", "train")
+  assert [m["id"] for m in mined] == [conala_fixtures.mined_row(i)["id"] for i in range(7)]
+  assert mined[0]["targets_pretokenized"] == ""
+  assert mined[0]["inputs_pretokenized"].startswith("Sort a nested list by two elements 0\n")
+
+
+def test_code_generation_falls_back_to_the_intent(data):
+  train = _examples("conala_code_generation", "train")
+  assert [ex["inputs_pretokenized"] for ex in train] == [
+      r["rewritten_intent"] or r["intent"] for r in conala_fixtures.CURATED_TRAIN]
+  assert train[2]["targets_pretokenized"] == conala_fixtures.CURATED_TRAIN[2]["snippet"]
+  mixture = seqio.get_mixture_or_task("conala_code_generation_with_mined")
+  rates = {t.name: mixture.get_rate(t) for t in mixture.tasks}
+  assert rates == {"conala_code_generation": 4, "conala_mined_code_generation": 5}
+
+
+def test_conala_tokenizer_matches_the_baseline_rules():
+  assert metrics.conala_tokenize("os.path.join(myDir, 'file.txt')") == [
+      "os", ".", "path", ".", "join", "(", "my", "Dir", ",", "`", "file", ".", "txt", "`", ")"]
+  assert metrics.conala_tokenize('print("a  b")') == ["print", "(", "`", "a", "b", "`", ")"]
+
+
+def test_bleu_hand_computed_cases():
+  perfect = metrics.conala_bleu(["sorted(x)"], ["sorted(x)"])
+  assert perfect["conala_bleu"] == pytest.approx(100) and perfect["conala_exact_match"] == 100
+  # Three tokens cannot have a 4-gram: precision 0 -> BLEU 0 (no smoothing).
+  assert metrics.corpus_bleu([list("abcde")], [list("abc")]) == 0
+  # Brevity: all 6 tokens match an 8-token reference: BP = exp(1 - 8/6).
+  assert metrics.corpus_bleu([list("abcdefgh")], [list("abcdef")]) == pytest.approx(
+      math.exp(1 - 8 / 6))
+  # Pooled over the corpus: p1..p4 = 8/9, 5/7, 3/5, 2/3; same length -> BP 1.
+  bleu = metrics.corpus_bleu([list("abcde"), list("xyzw")], [list("abcde"), list("xyqw")])
+  assert bleu == pytest.approx((8 / 9 * 5 / 7 * 3 / 5 * 2 / 3) ** 0.25)
+  # Clipping: a repeated token counts at most as often as in the reference.
+  assert metrics.corpus_bleu([list("aabcd")], [list("aaaa")]) == 0
+  scores = metrics.conala_bleu(["sorted(x)", "len(a)"], ["sorted(x)", "len(b)"])
+  assert scores["conala_exact_match"] == 50 and 0 < scores["sacrebleu"] <= 100
+
+
+def test_copy_intent_rewrite_resumes_after_kill_with_each_id_once(tmp_path):
+  mined = tmp_path / "mined.jsonl"
+  rows = [conala_fixtures.mined_row(i) for i in range(4000)]
+  mined.write_text("".join(json.dumps(r) + "\n" for r in rows + rows[:5]))  # 5 repeated ids
+  out = tmp_path / "out.jsonl"
+  cmd = [sys.executable, os.path.join(REPO_ROOT, "scripts", "rewrite_conala_mined.py"),
+         f"--mined={mined}", f"--out={out}", "--predictor=copy_intent", "--batch_size=7"]
+  proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + 60
+  while time.time() < deadline and proc.poll() is None and (
+      not out.exists() or out.stat().st_size < 2000):
+    time.sleep(0.01)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  with open(out, "a") as f:
+    f.write('{"id": "34705205_3')  # a line cut short by the kill
+  result = subprocess.run(cmd, capture_output=True, text=True)
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = json.loads(result.stdout.strip().splitlines()[-1])
+  assert 0 < summary["resumed_from"] < 4000 and summary["total"] == 4000
+  assert summary["duplicate_ids_skipped"] == 5
+  lines = [json.loads(x) for x in out.read_text().splitlines()]
+  assert [x["id"] for x in lines] == [r["id"] for r in rows]
+  assert all(x["rewritten_intent"] == x["intent"] for x in lines)
+  assert set(lines[0]) == {"id", "question_id", "intent", "snippet", "rewritten_intent"}
+
+
+def test_read_done_ids_drops_only_a_partial_last_line(tmp_path):
+  path = tmp_path / "o.jsonl"
+  path.write_text('{"id": "a"}\n{"id": "b"}\n{"id": "c')
+  assert inference.read_done_ids(str(path)) == {"a", "b"}
+  assert path.read_text() == '{"id": "a"}\n{"id": "b"}\n'
