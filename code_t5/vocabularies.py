@@ -5,6 +5,7 @@ from typing import Optional
 import seqio
 
 from code_t5 import paths
+from code_t5.corpora import atomic
 
 # 100 sentinel ids for span corruption. 3 special + 256 bytes + 100 = 359 ids; models round
 # the embedding up to 384 (a multiple of 128).
@@ -91,8 +92,5 @@ def train_sentencepiece(lines, model_path: str, vocab_size: int = 8192,
                                  vocab_size=vocab_size - extra_ids, num_threads=num_threads,
                                  **SPM_TRAINER_OPTIONS)
   os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
-  tmp = model_path + ".tmp"
-  with open(tmp, "wb") as f:
-    f.write(model.getvalue())
-  os.replace(tmp, model_path)
+  atomic.write_bytes(model_path, model.getvalue())
   return model_path

@@ -108,11 +108,11 @@ def test_killed_run_resumes_to_identical_output_and_never_shows_partial_shards(t
   for attempt in range(3):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
-    # Kill once some shards are in place but (usually) before the end.
-    while time.time() < deadline and proc.poll() is None and not glob.glob(
-        os.path.join(out, "*", "*.tfrecord-*")):
-      time.sleep(0.02)
-    time.sleep(0.05 * attempt)
+    # Shard k+1 in place means the state file already records shard k as finished.
+    wanted = 2 + 10 * attempt
+    while time.time() < deadline and proc.poll() is None and len(glob.glob(
+        os.path.join(out, "*", "*.tfrecord-*"))) < wanted:
+      time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_mid_run += not os.path.exists(os.path.join(out, prepare.MANIFEST))

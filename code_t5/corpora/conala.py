@@ -16,6 +16,8 @@ from typing import Iterable, Optional
 
 import tqdm
 
+from code_t5.corpora import atomic
+
 CURATED_FIELDS = ("question_id", "intent", "rewritten_intent", "snippet")
 MINED_FIELDS = ("id", "question_id", "parent_answer_post_id", "intent", "snippet", "prob")
 SUMMARY = "conala_summary.json"
@@ -76,14 +78,7 @@ def _normalise(row: dict, fields: tuple[str, ...], where: str) -> dict:
 
 
 def _write(path: str, rows: Iterable[dict], desc: str, total: Optional[int] = None) -> int:
-  tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
-  count = 0
-  with open(tmp, "w", encoding="utf-8") as f:
-    for row in tqdm.tqdm(rows, desc=desc, unit="row", total=total):
-      f.write(json.dumps(row, ensure_ascii=False) + "\n")
-      count += 1
-  os.replace(tmp, path)
-  return count
+  return atomic.write_jsonl(path, tqdm.tqdm(rows, desc=desc, unit="row", total=total))
 
 
 def export(out_dir: str, from_disk: Optional[str] = None, mined_for_codegen: int = 100000) -> dict:
@@ -112,7 +107,5 @@ def export(out_dir: str, from_disk: Optional[str] = None, mined_for_codegen: int
 
   summary["files"]["mined"] = _write(output_path(out_dir, "mined"), mined_rows(), "mined")
   summary["files"]["mined_codegen"] = _write(codegen_path, codegen, "mined for code generation")
-  with open(os.path.join(out_dir, f".{SUMMARY}.tmp"), "w") as f:
-    json.dump(summary, f, indent=1)
-  os.replace(os.path.join(out_dir, f".{SUMMARY}.tmp"), os.path.join(out_dir, SUMMARY))
+  atomic.write_json(os.path.join(out_dir, SUMMARY), summary, indent=1)
   return summary

@@ -18,6 +18,7 @@ from typing import Sequence
 
 import tqdm
 
+from code_t5.corpora import atomic
 from code_t5.corpora import flcc
 
 DEFAULT_SPLITS = (("train", 0.9), ("validation", 0.05), ("test", 0.05))
@@ -106,15 +107,6 @@ def _fingerprint(plan) -> str:
   return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-  tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
-  with open(tmp, "wb") as f:
-    f.write(data)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
-
-
 def _file_sha256(path: str) -> str:
   with open(path, "rb") as f:
     return hashlib.file_digest(f, "sha256").hexdigest()
@@ -136,13 +128,9 @@ def _serialize(entry: Entry) -> bytes:
 
 def _write_shard(path: str, entries) -> None:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
-  with tf.io.TFRecordWriter(tmp) as writer:
+  with atomic.replacing(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
     for entry in entries:
       writer.write(_serialize(entry))
-  with open(tmp, "rb") as f:
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
 
 
 def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
@@ -171,7 +159,7 @@ def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
     os.makedirs(os.path.dirname(path), exist_ok=True)
     _write_shard(path, entries)
     state["done"][rel] = _file_sha256(path)
-    _write_atomic(state_path, json.dumps(state).encode())
+    atomic.write_json(state_path, state)
 
   # Shards of an earlier run with another plan (or temporaries of a killed one) go last.
   for stale in glob.glob(os.path.join(out_dir, "*", "*.tfrecord-*")) + glob.glob(
@@ -186,8 +174,7 @@ def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
     lang = manifest["languages"].setdefault(slug, {"name": entries[0].source.language})
     lang[split] = {"files": len(entries), "bytes": sum(e.num_bytes for e in entries),
                    "repositories": len({e.source.repo for e in entries})}
-  _write_atomic(os.path.join(out_dir, MANIFEST),
-                (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+  atomic.write_json(os.path.join(out_dir, MANIFEST), manifest, indent=1, sort_keys=True)
   os.remove(state_path)
   manifest["resumed_shards"] = resumed
   return manifest

@@ -10,6 +10,8 @@ from typing import Optional
 
 import tqdm
 
+from code_t5.corpora import atomic
+
 SPLITS = ("train", "validation", "test")
 CONFIGS = ("wikitext-103-raw-v1", "wikitext-2-raw-v1", "wikitext-103-v1", "wikitext-2-v1")
 SUMMARY = "wikitext_summary.json"
@@ -55,19 +57,6 @@ def load(config: str = "wikitext-103-raw-v1", from_disk: Optional[str] = None):
       "hub's files, e.g. wikitext-103-raw-v1/train-00000-of-00002.parquet.")
 
 
-def _write_atomic_jsonl(path: str, texts, total: int, min_length: int, desc: str) -> int:
-  """Writes the texts longer than `min_length` to a temporary file, then renames it."""
-  tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
-  kept = 0
-  with open(tmp, "w", encoding="utf-8") as f:
-    for text in tqdm.tqdm(texts, total=total, desc=desc, unit="row"):
-      if len(text) > min_length:
-        f.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
-        kept += 1
-  os.replace(tmp, path)
-  return kept
-
-
 def export(out_dir: str, config: str = "wikitext-103-raw-v1", from_disk: Optional[str] = None,
            min_length: int = 100, test_into_train: bool = False) -> dict:
   """Writes wikitext_{train,validation,test}.jsonl and the summary; returns the summary.
@@ -87,11 +76,10 @@ def export(out_dir: str, config: str = "wikitext-103-raw-v1", from_disk: Optiona
   for split in SPLITS:
     sources = [split] + (["test"] if split == "train" and test_into_train else [])
     read = sum(len(dataset[s]) for s in sources)
-    texts = (row["text"] for s in sources for row in dataset[s])
-    kept = _write_atomic_jsonl(split_path(out_dir, split), texts, read, min_length,
-                               f"wikitext {split}")
+    rows = tqdm.tqdm((row for s in sources for row in dataset[s]), total=read,
+                     desc=f"wikitext {split}", unit="row")
+    kept = atomic.write_jsonl(split_path(out_dir, split),
+                              ({"text": r["text"]} for r in rows if len(r["text"]) > min_length))
     summary["splits"][split] = {"read": read, "kept": kept}
-  with open(os.path.join(out_dir, f".{SUMMARY}.tmp"), "w") as f:
-    json.dump(summary, f, indent=1)
-  os.replace(os.path.join(out_dir, f".{SUMMARY}.tmp"), os.path.join(out_dir, SUMMARY))
+  atomic.write_json(os.path.join(out_dir, SUMMARY), summary, indent=1)
   return summary
