@@ -42,7 +42,7 @@ setuptools.setup(
         "rouge-score", "scikit-learn", "scipy", "six", "transformers",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-xdist"],
+        "test": ["pytest>=7", "pytest-xdist", "hypothesis>=6"],
         # T5X's own needs. T5X and airio themselves go in with --no-deps (README, "T5X"): their
         # metadata asks for tensorflow-cpu, tfds-nightly and seqio from git, which would
         # install a second copy of tensorflow/, tensorflow_datasets/ and seqio/.

@@ -1,5 +1,6 @@
 """Shared pieces of the command-line front ends: flags, error reporting, summaries."""
 import argparse
+import os
 import sys
 import traceback
 
@@ -11,6 +12,9 @@ def add_split_flags(parser: argparse.ArgumentParser) -> None:
                       help="split fractions by repository (default: %(default)s)")
   parser.add_argument("--shard_bytes", type=int, default=prepare.DEFAULT_SHARD_BYTES,
                       help="target bytes of source text per shard (default: %(default)s)")
+  parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                      help="processes that read, filter and hash files; the output does not "
+                      "depend on it (default: the number of CPUs, %(default)s)")
 
 
 def run(job) -> int:

@@ -57,7 +57,7 @@ def _build(args) -> dict:
     return built
   prepared_dir = os.path.expanduser(args.prepared_dir or paths.flcc_dir(dev=True))
   manifest = prepare.prepare(out_root, prepared_dir, prepare.parse_splits(args.splits),
-                             args.shard_bytes)
+                             args.shard_bytes, args.workers)
   cli.print_summary(manifest, prepared_dir, time.time() - start)
   return manifest
 

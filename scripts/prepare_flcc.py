@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     start = time.time()
     out_dir = os.path.expanduser(args.out_dir or paths.flcc_dir())
     manifest = prepare.prepare(os.path.expanduser(args.flcc_root), out_dir,
-                               prepare.parse_splits(args.splits), args.shard_bytes)
+                               prepare.parse_splits(args.splits), args.shard_bytes, args.workers)
     cli.print_summary(manifest, out_dir, time.time() - start)
     return manifest
 

@@ -8,6 +8,7 @@ accepted. `paths.json` maps each renamed dataset file to its original path in th
 """
 import collections
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -141,14 +142,17 @@ def iter_source_files(root: str, stats: ScanStats) -> Iterator[SourceFile]:
                          original_path=paths.get(name, name))
 
 
-def read_source(source: SourceFile, stats: ScanStats) -> Optional[str]:
-  """Reads and filters one file; returns its text, or None after counting the skip."""
+def inspect_file(disk_path: str) -> tuple[Optional[str], Optional[str], int]:
+  """(skip reason, None, 0) or (None, sha256 of the bytes, size) for one file.
+
+  Pure (no shared state), so preparation can run it in worker processes.
+  """
   try:
-    info = os.stat(source.disk_path)
+    info = os.stat(disk_path)
     # FIFOs, sockets and devices cannot be read as files (and a FIFO would block).
     reason = filters.check_size(info.st_size) if stat.S_ISREG(info.st_mode) else "unreadable"
     if reason is None:
-      with open(source.disk_path, "rb") as f:
+      with open(disk_path, "rb") as f:
         data = f.read()
       text, reason = filters.decode(data)
       if reason is None:
@@ -156,6 +160,15 @@ def read_source(source: SourceFile, stats: ScanStats) -> Optional[str]:
   except OSError:
     reason = "unreadable"
   if reason is not None:
+    return reason, None, 0
+  return None, hashlib.sha256(data).hexdigest(), len(data)
+
+
+def read_source(source: SourceFile, stats: ScanStats) -> Optional[str]:
+  """Reads and filters one file; returns its text, or None after counting the skip."""
+  reason, _, _ = inspect_file(source.disk_path)
+  if reason is not None:
     stats.skip(reason, source.disk_path)
     return None
-  return text
+  with open(source.disk_path, encoding="utf-8") as f:
+    return f.read()

@@ -8,11 +8,13 @@ Every shard is written to a hidden temporary name and renamed into place, so a r
 sees a partial shard. A state file records finished shards, so a killed run resumes: the re-run
 scans the tree again (to rebuild the same plan) and rewrites only the shards still missing.
 """
+import contextlib
 import dataclasses
 import glob
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 from typing import Sequence
 
@@ -65,23 +67,35 @@ class Entry:
   num_bytes: int
 
 
-def scan(root: str, splits=DEFAULT_SPLITS):
-  """Reads and filters the tree; returns ({(language slug, split): [Entry]}, ScanStats)."""
+def scan(root: str, splits=DEFAULT_SPLITS, workers: int = 1):
+  """Reads and filters the tree; returns ({(language slug, split): [Entry]}, ScanStats).
+
+  `workers` processes read, filter and hash files; results come back in the tree's order, so
+  the outcome (which duplicate is kept, the splits) does not depend on `workers`.
+  """
   stats = flcc.ScanStats()
   groups, seen = {}, set()
-  for source in tqdm.tqdm(flcc.iter_source_files(root, stats), desc="scanning", unit="file"):
-    text = flcc.read_source(source, stats)
-    if text is None:
+  sources = list(flcc.iter_source_files(root, stats))
+  with contextlib.ExitStack() as stack:
+    paths = [s.disk_path for s in sources]
+    if workers > 1:
+      # fork: workers run pure-Python reads and hashes, and start without re-importing TF.
+      pool = stack.enter_context(multiprocessing.get_context("fork").Pool(workers))
+      results = pool.imap(flcc.inspect_file, paths, chunksize=32)
+    else:
+      results = map(flcc.inspect_file, paths)
+    inspected = list(tqdm.tqdm(results, total=len(paths), desc="scanning", unit="file"))
+  for source, (reason, digest, num_bytes) in zip(sources, inspected):
+    if reason is not None:
+      stats.skip(reason, source.disk_path)
       continue
-    data = text.encode("utf-8")
-    digest = hashlib.sha256(data).hexdigest()
     if digest in seen:
       stats.skip("duplicate", source.disk_path)
       continue
     seen.add(digest)
     stats.kept += 1
     key = (flcc.language_slug(source.language), split_of(source.repo, splits))
-    groups.setdefault(key, []).append(Entry(source, digest, len(data)))
+    groups.setdefault(key, []).append(Entry(source, digest, num_bytes))
   return groups, stats
 
 
@@ -134,9 +148,9 @@ def _write_shard(path: str, entries) -> None:
 
 
 def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
-            shard_bytes: int = DEFAULT_SHARD_BYTES) -> dict:
+            shard_bytes: int = DEFAULT_SHARD_BYTES, workers: int = 1) -> dict:
   """Prepares `root` into `out_dir`; returns the manifest (also written as manifest.json)."""
-  groups, stats = scan(root, splits)
+  groups, stats = scan(root, splits, workers)
   if not groups:
     raise ValueError(f"{root}: no usable source file (skipped: {dict(stats.skipped)}).")
   plan = plan_shards(groups, splits, shard_bytes)

@@ -1,0 +1,91 @@
+"""Task pipeline throughput against the raw limit, in one run.
+
+For each FLCC objective: tokens/s from the prepared shards through the task (objective,
+tokenisation) and T5X's feature converter with packing, against the limit — reading and
+decoding the same shards with tf.data (byte vocabulary: one token per byte). Target: a ratio
+of at least 0.5 with default parallelism.
+
+  python benchmarks/pipeline.py [--split=train] [--max_examples=...]   (needs the dev dataset:
+  python scripts/make_dev_dataset.py)
+"""
+import argparse
+import glob
+import os
+import sys
+
+import seqio
+import tensorflow as tf
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import code_t5  # noqa: E402,F401  (registers)
+from benchmarks import common  # noqa: E402
+from code_t5 import paths  # noqa: E402
+from code_t5.corpora import prepare  # noqa: E402
+from code_t5.tasks import flcc  # noqa: E402
+
+LENGTHS = {"span_corruption": {"inputs": 512, "targets": 114},
+           "prefix_lm": {"inputs": 512, "targets": 512},
+           "lm": {"targets": 1024},
+           "full_line": {"inputs": 1024, "targets": 128}}
+BATCH = 32
+
+
+def raw_limit(pattern: str) -> tuple[int, float]:
+  """Bytes of `text` read and decoded from the shards, and the seconds it took."""
+  spec = {k: tf.io.FixedLenFeature([], tf.string) for k in prepare.FEATURES}
+  ds = (tf.data.Dataset.list_files(pattern, shuffle=False)
+        .interleave(tf.data.TFRecordDataset, num_parallel_calls=tf.data.AUTOTUNE)
+        .map(lambda r: tf.strings.length(tf.io.parse_single_example(r, spec)["text"]),
+             num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(256).prefetch(tf.data.AUTOTUNE))
+
+  def run():
+    return sum(int(tf.reduce_sum(b)) for b in ds)
+
+  return common.timed(run)
+
+
+def task_throughput(objective: str, split: str) -> tuple[int, float]:
+  """Non-padding tokens out of the packed feature converter, and the seconds it took."""
+  task = seqio.get_mixture_or_task(flcc.task_name("python", objective, dev=True))
+  lengths = LENGTHS[objective]
+  converter = (seqio.DecoderFeatureConverter(pack=True) if objective == "lm"
+               else seqio.EncDecFeatureConverter(pack=True))
+
+  def run():
+    ds = task.get_dataset(lengths, split=split, shuffle=False, seed=0)
+    ds = converter(ds, lengths).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+    key = "decoder_target_tokens"
+    tokens = 0
+    for batch in ds:
+      tokens += int(tf.math.count_nonzero(batch[key]))
+      if "encoder_input_tokens" in batch:
+        tokens += int(tf.math.count_nonzero(batch["encoder_input_tokens"]))
+    return tokens
+
+  return common.timed(run)
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--split", default="train")
+  parser.add_argument("--out_dir", default=os.path.join(os.path.dirname(__file__), "results"))
+  args = parser.parse_args()
+  pattern = prepare.shard_pattern(paths.flcc_dir(dev=True), "python", args.split)
+  if not glob.glob(pattern):
+    sys.exit(f"{pattern}: no shards; run python scripts/make_dev_dataset.py first.")
+  raw_limit(pattern)  # warm the file cache
+  raw_bytes, raw_seconds = raw_limit(pattern)
+  rows = [{"pipeline": "raw read + decode (limit)", "tokens": raw_bytes,
+           "seconds": raw_seconds, "tokens_per_s": raw_bytes / raw_seconds, "ratio": 1.0}]
+  for objective in flcc.OBJECTIVES:
+    tokens, seconds = task_throughput(objective, args.split)
+    rows.append({"pipeline": f"flcc_dev_python_{objective}", "tokens": tokens,
+                 "seconds": seconds, "tokens_per_s": tokens / seconds,
+                 "ratio": (tokens / seconds) / (raw_bytes / raw_seconds)})
+  common.report("pipeline", rows, args.out_dir, {"split": args.split, "target_ratio": 0.5})
+
+
+if __name__ == "__main__":
+  main()
