@@ -5,6 +5,11 @@ import seqio
 import tensorflow as tf
 
 
+# Python's str.isspace() set (RE2's \s lacks \v, \x1c-\x1f, \x85 and Unicode spaces), so
+# "blank" means the same here as in the metrics and tests.
+_SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\p{Z}]"
+
+
 @seqio.map_over_dataset(num_seeds=1)
 def _cut_inside_line(features: Mapping[str, tf.Tensor], seed: tf.Tensor) -> dict:
   """Picks a random non-blank line and a random point after its indentation.
@@ -16,9 +21,9 @@ def _cut_inside_line(features: Mapping[str, tf.Tensor], seed: tf.Tensor) -> dict
   text = features["text"]
   lines = tf.strings.split(text, "\n")
   num_chars = tf.strings.length(lines, unit="UTF8_CHAR")
-  indent = tf.strings.length(tf.strings.regex_replace(lines, r"^(\s*).*$", r"\1"),
-                             unit="UTF8_CHAR")
-  content_end = tf.strings.length(tf.strings.regex_replace(lines, r"\s+$", ""),
+  indent = num_chars - tf.strings.length(
+      tf.strings.regex_replace(lines, f"^{_SPACE}+", ""), unit="UTF8_CHAR")
+  content_end = tf.strings.length(tf.strings.regex_replace(lines, f"{_SPACE}+$", ""),
                                   unit="UTF8_CHAR")
   candidates = tf.where(content_end > indent)[:, 0]
   num_candidates = tf.size(candidates, out_type=tf.int64)
@@ -68,7 +73,8 @@ def rebuild_pretokenized(dataset: tf.data.Dataset,
   """Sets `<feature>_pretokenized` to the decoded tokens after an unsupervised objective.
 
   t5's objectives drop the raw text (select_random_chunk keeps only tokens), and evaluation
-  (Mesh TF `eval` mode, seqio's evaluator) reads `targets_pretokenized`.
+  (Mesh TF `eval` mode, seqio's evaluator) reads `targets_pretokenized` for a task with
+  metrics. Decoding every sequence is costly, so only such tasks use it.
   """
 
   def _rebuild(features):

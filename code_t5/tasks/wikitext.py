@@ -5,7 +5,6 @@ import os
 import seqio
 
 from code_t5 import paths
-from code_t5 import preprocessors
 from code_t5 import sources
 from code_t5 import vocabularies
 from code_t5.corpora import wikitext
@@ -39,7 +38,6 @@ for suffix, vocab in vocabularies.BY_SUFFIX.items():
           seqio.preprocessors.tokenize,
           seqio.CacheDatasetPlaceholder(),
           t5_preprocessors.span_corruption,
-          preprocessors.rebuild_pretokenized,
           seqio.preprocessors.append_eos_after_trim,
       ],
       # Both features, one vocabulary: T5X's encoder-decoder feature converter needs inputs.
