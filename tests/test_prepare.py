@@ -102,8 +102,9 @@ def test_killed_run_resumes_to_identical_output_and_never_shows_partial_shards(t
   expected = _tree_bytes(clean)
   out = str(tmp_path / "out")
   script = os.path.join(os.path.dirname(__file__), "..", "scripts", "prepare_flcc.py")
+  # One worker: then shard k+1 in place means shard k is recorded (the test's kill points).
   cmd = [sys.executable, script, f"--flcc_root={root}", f"--out_dir={out}", "--shard_bytes=200",
-         "--splits=train=0.5,validation=0.25,test=0.25"]
+         "--splits=train=0.5,validation=0.25,test=0.25", "--workers=1"]
   killed_mid_run = 0
   for attempt in range(3):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

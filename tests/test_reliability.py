@@ -178,3 +178,27 @@ def test_task_batches_are_identical_across_runs_for_a_seed(use_data_dir):
   first = digest(7)
   assert first == digest(7)
   assert first != digest(8)
+
+
+def test_parallel_preparation_killed_at_random_points_ends_byte_identical(tmp_path):
+  root = str(tmp_path / "src")
+  flcc_fixtures.build_code_tree(root, num_repos=30, files_per_repo=8)
+  clean = tmp_path / "clean"
+  prepare.prepare(root, str(clean), shard_bytes=200)
+  out = tmp_path / "out"
+  cmd = [sys.executable, os.path.join(REPO_ROOT, "scripts", "prepare_flcc.py"),
+         f"--flcc_root={root}", f"--out_dir={out}", "--shard_bytes=200", "--workers=2"]
+  rng = random.Random(99)
+  for _ in range(3):
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wanted = rng.randint(1, 60)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and len(
+        glob.glob(str(out / "*" / "*.tfrecord-*"))) < wanted:
+      time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+  assert subprocess.run(cmd, capture_output=True).returncode == 0
+  files = sorted(p.relative_to(clean) for p in clean.rglob("*") if p.is_file())
+  assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+  assert all((clean / f).read_bytes() == (out / f).read_bytes() for f in files)

@@ -67,6 +67,19 @@ class Entry:
   num_bytes: int
 
 
+@contextlib.contextmanager
+def _mapper(workers: int):
+  """`map` over `workers` processes (in order when asked), or in this process for 1."""
+  if workers <= 1:
+    yield lambda fn, items, ordered=True: map(fn, items)
+    return
+  # fork: workers start at once, without re-importing TF; they run file I/O, hashing and
+  # record writing only.
+  with multiprocessing.get_context("fork").Pool(workers) as pool:
+    yield lambda fn, items, ordered=True: (pool.imap if ordered else pool.imap_unordered)(
+        fn, items, chunksize=1 if not ordered else 32)
+
+
 def scan(root: str, splits=DEFAULT_SPLITS, workers: int = 1):
   """Reads and filters the tree; returns ({(language slug, split): [Entry]}, ScanStats).
 
@@ -76,15 +89,9 @@ def scan(root: str, splits=DEFAULT_SPLITS, workers: int = 1):
   stats = flcc.ScanStats()
   groups, seen = {}, set()
   sources = list(flcc.iter_source_files(root, stats))
-  with contextlib.ExitStack() as stack:
-    paths = [s.disk_path for s in sources]
-    if workers > 1:
-      # fork: workers run pure-Python reads and hashes, and start without re-importing TF.
-      pool = stack.enter_context(multiprocessing.get_context("fork").Pool(workers))
-      results = pool.imap(flcc.inspect_file, paths, chunksize=32)
-    else:
-      results = map(flcc.inspect_file, paths)
-    inspected = list(tqdm.tqdm(results, total=len(paths), desc="scanning", unit="file"))
+  with _mapper(workers) as pmap:
+    inspected = list(tqdm.tqdm(pmap(flcc.inspect_file, [s.disk_path for s in sources]),
+                               total=len(sources), desc="scanning", unit="file"))
   for source, (reason, digest, num_bytes) in zip(sources, inspected):
     if reason is not None:
       stats.skip(reason, source.disk_path)
@@ -140,11 +147,15 @@ def _serialize(entry: Entry) -> bytes:
   return example.SerializeToString(deterministic=True)
 
 
-def _write_shard(path: str, entries) -> None:
+def _write_shard(job: tuple[str, list[Entry]]) -> tuple[str, str]:
+  """Writes one shard atomically; returns (its path, the sha256 of its bytes)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  path, entries = job
+  os.makedirs(os.path.dirname(path), exist_ok=True)
   with atomic.replacing(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
     for entry in entries:
       writer.write(_serialize(entry))
+  return path, _file_sha256(path)
 
 
 def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
@@ -164,16 +175,18 @@ def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
     if previous.get("plan") == fingerprint:
       state = previous
 
-  resumed = 0
-  for rel, entries in tqdm.tqdm(sorted(plan.items()), desc="writing shards", unit="shard"):
+  resumed, jobs = 0, []
+  for rel, entries in sorted(plan.items()):
     path = os.path.join(out_dir, rel)
     if rel in state["done"] and os.path.exists(path) and _file_sha256(path) == state["done"][rel]:
       resumed += 1
-      continue
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    _write_shard(path, entries)
-    state["done"][rel] = _file_sha256(path)
-    atomic.write_json(state_path, state)
+    else:
+      jobs.append((path, entries))
+  with _mapper(workers) as pmap:
+    for path, digest in tqdm.tqdm(pmap(_write_shard, jobs, ordered=False), total=len(jobs),
+                                  desc="writing shards", unit="shard"):
+      state["done"][os.path.relpath(path, out_dir)] = digest
+      atomic.write_json(state_path, state)
 
   # Shards of an earlier run with another plan (or temporaries of a killed one) go last.
   for stale in glob.glob(os.path.join(out_dir, "*", "*.tfrecord-*")) + glob.glob(
