@@ -16,7 +16,8 @@ def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--task", required=True, help="task or mixture name, e.g. "
-                      "flcc_dev_python_span_corruption (import code_t5; seqio.TaskRegistry.names())")
+                      "flcc_dev_python_span_corruption (all: seqio.TaskRegistry.names() after "
+                      "import code_t5)")
   parser.add_argument("--split", default="validation", help="default: %(default)s")
   parser.add_argument("--examples", type=int, default=2, help="examples to print")
   parser.add_argument("--inputs_length", type=int, default=256,

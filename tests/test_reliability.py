@@ -1,11 +1,9 @@
 """Reliability: random inputs, kills at random points, malformed files, determinism."""
 import glob
-import hashlib
 import json
 import os
 import random
 import signal
-import string
 import subprocess
 import sys
 import time

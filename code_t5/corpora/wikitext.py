@@ -27,7 +27,8 @@ def read_summary(out_dir: str) -> dict:
 
 
 def _local_files(path: str, split: str, ext: str) -> list[str]:
-  """HF's file layout: `<split>-0000N-of-0000M.<ext>`, also under `<config>/`; or `<split>.<ext>`."""
+  """Files of a split in HF's layout (`<split>-0000N-of-0000M.<ext>`, maybe under `<config>/`)
+  or named `<split>.<ext>`."""
   found = []
   for pattern in (f"{split}-*.{ext}", f"{split}.{ext}", f"*/{split}-*.{ext}"):
     found += glob.glob(os.path.join(path, pattern))
