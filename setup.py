@@ -37,6 +37,8 @@ setuptools.setup(
         "editdistance>=0.6",
         "rapidfuzz>=3.0",
         "sacrebleu>=2.0",
+        # The /autocomplete server (code_t5.serve) and its replay client.
+        "fastapi>=0.110", "uvicorn>=0.29", "httpx>=0.27",
         # t5 0.9.4's real needs (installed without its declared nightlies).
         "babel", "immutabledict", "mesh-tensorflow[transformer]>=0.1.21", "nltk", "pandas",
         "rouge-score", "scikit-learn", "scipy", "six", "transformers",

@@ -1,0 +1,83 @@
+"""Code completers behind the /autocomplete server, and the replay evaluation's protocol.
+
+A completer maps the text before the cursor to k suggestions, each the continuation up to the
+end of the line. `NGramCompleter` is a deterministic word n-gram model built from source files:
+the baseline a trained model has to beat, and the stand-in the server is tested with.
+"""
+import collections
+import re
+from typing import Iterable, Protocol, Sequence
+
+_WORD = re.compile(r"\S+")
+
+
+class Completer(Protocol):
+  name: str
+
+  def complete(self, text: str, k: int, max_length: int, temperature: float) -> list[str]:
+    ...
+
+
+class NGramCompleter:
+  """Counts, for each run of up to `order - 1` words, the rest of the line that followed it.
+
+  Suggestions back off from the longest context to shorter ones; ties are broken by text, so
+  the output is deterministic (temperature is ignored).
+  """
+
+  name = "ngram"
+
+  def __init__(self, texts: Iterable[str], order: int = 3, max_words: int = 8):
+    self._order = order
+    self._next = collections.defaultdict(collections.Counter)
+    for text in texts:
+      for line in text.splitlines():
+        words = line.split()
+        for i in range(len(words)):
+          rest = " ".join(words[i:i + max_words])
+          for n in range(0, order):
+            if i - n >= 0:
+              self._next[tuple(words[i - n:i])][rest] += 1
+
+  def complete(self, text: str, k: int = 5, max_length: int = 64,
+               temperature: float = 0.0) -> list[str]:
+    del temperature
+    line = text.rsplit("\n", 1)[-1]
+    words = _WORD.findall(line)
+    at_word_start = not line or line[-1].isspace()
+    if not at_word_start and words:  # complete the word being typed: use it as a prefix
+      partial, words = words[-1], words[:-1]
+    else:
+      partial = ""
+    suggestions: list[str] = []
+    for n in range(min(self._order - 1, len(words)), -1, -1):
+      counts = self._next.get(tuple(words[len(words) - n:]), {})
+      for rest, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if rest.startswith(partial) and rest != partial:
+          suggestion = rest[len(partial):][:max_length]
+          if suggestion not in suggestions:
+            suggestions.append(suggestion)
+        if len(suggestions) == k:
+          return suggestions
+    return suggestions
+
+
+def replay_queries(text: str) -> list[tuple[str, str]]:
+  """The replay protocol: split on single spaces; each growing prefix (stripped) is a query
+  and the next piece the word to predict. Gives len(pieces) - 1 (query, word) pairs."""
+  pieces = text.split(" ")
+  return [(" ".join(pieces[:i]).strip(), pieces[i]) for i in range(1, len(pieces))]
+
+
+def is_hit(word: str, suggestions: Sequence[str]) -> bool:
+  """A hit when the true next word is a substring of any suggestion."""
+  return any(word in s for s in suggestions)
+
+
+def is_exact_next_word(word: str, suggestions: Sequence[str]) -> bool:
+  """Stricter than `is_hit`: the top suggestion holds the next piece, and its first word is
+  exactly the piece's first word."""
+  if not suggestions or not word.strip() or not is_hit(word, suggestions[:1]):
+    return False
+  first = suggestions[0].split()
+  return bool(first) and first[0] == word.split()[0]
