@@ -62,6 +62,37 @@ class NGramCompleter:
     return suggestions
 
 
+class SavedModelCompleter:
+  """A model exported as a TF SavedModel that maps a batch of input strings to output strings:
+  Mesh TF's `utils.run.mode='export_infer'` (signature `serving_default`: inputs -> outputs).
+
+  The export decodes one continuation per input (its own decoding settings), so k > 1 still
+  gives one suggestion; it is cut at the end of its first line and at `max_length`.
+  """
+
+  name = "savedmodel"
+
+  def __init__(self, export_dir: str):
+    import glob  # pylint: disable=g-import-not-at-top
+    import os  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    # Mesh TF writes <export_path>/<timestamp>/saved_model.pb: take the newest export.
+    candidates = sorted(glob.glob(os.path.join(export_dir, "*", "saved_model.pb")))
+    path = os.path.dirname(candidates[-1]) if candidates else export_dir
+    if not os.path.exists(os.path.join(path, "saved_model.pb")):
+      raise FileNotFoundError(f"{export_dir}: no saved_model.pb (export one with "
+                              "utils.run.mode='export_infer'; README, 'Autocomplete').")
+    self._tf = tf
+    self._predict = tf.saved_model.load(path).signatures["serving_default"]
+
+  def complete(self, text: str, k: int = 5, max_length: int = 64,
+               temperature: float = 0.0) -> list[str]:
+    del k, temperature  # fixed by the export
+    output = self._predict(self._tf.constant([text]))["outputs"].numpy()[0]
+    suggestion = output.decode("utf-8", "replace").split("\n", 1)[0][:max_length]
+    return [suggestion] if suggestion.strip() else []
+
+
 def replay_queries(text: str) -> list[tuple[str, str]]:
   """The replay protocol: split on single spaces; each growing prefix (stripped) is a query
   and the next piece the word to predict. Gives len(pieces) - 1 (query, word) pairs."""

@@ -1,4 +1,4 @@
-"""`python -m code_t5.serve --model=ngram:DIR`: the /autocomplete server for editor plugins.
+"""`python -m code_t5.serve --model=...`: the /autocomplete server for editor plugins.
 
   POST /autocomplete  {"text": "...", "k": 5, "max_length": 64, "temperature": 0.0}
                       -> {"result": ["suggestion", ...]}
@@ -67,8 +67,11 @@ def create_app(completer: autocomplete.Completer) -> fastapi.FastAPI:
 
 
 def load_completer(spec: str) -> autocomplete.Completer:
-  """`ngram:DIR` builds the n-gram baseline from the source files under DIR."""
+  """`ngram:DIR` builds the n-gram baseline from the source files under DIR;
+  `savedmodel:DIR` loads an exported model (Mesh TF's export_infer)."""
   kind, _, location = spec.partition(":")
+  if kind == "savedmodel":
+    return autocomplete.SavedModelCompleter(location)
   if kind == "ngram" and os.path.isdir(location):
     texts = []
     for path in sorted(glob.glob(os.path.join(location, "**", "*"), recursive=True)):
@@ -79,13 +82,15 @@ def load_completer(spec: str) -> autocomplete.Completer:
         except (UnicodeDecodeError, OSError):
           continue
     return autocomplete.NGramCompleter(texts)
-  raise ValueError(f"--model={spec}: expected ngram:<folder of source files>.")
+  raise ValueError(f"--model={spec}: expected ngram:<folder of source files> or "
+                   "savedmodel:<export folder>.")
 
 
 def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--model", required=True, help="ngram:<folder of source files>")
+  parser.add_argument("--model", required=True, help="ngram:<folder of source files> (a "
+                      "baseline) or savedmodel:<export folder> (Mesh TF export_infer)")
   parser.add_argument("--host", default="127.0.0.1")
   parser.add_argument("--port", type=int, default=8000)
   args = parser.parse_args(argv)

@@ -1,9 +1,11 @@
 """End to end with the Mesh TF trainer: runs on the legacy stack (requirements/mtf.txt)."""
 import glob
+import json
 import math
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -79,3 +81,43 @@ def test_every_mtf_config_parses_with_mesh_tensorflow():
   gin.clear_config()
   gin.parse_config_files_and_bindings([f"{root}/dev.gin"], [], finalize_config=False)
   assert gin.query_parameter("%MIXTURE_NAME") == "flcc_dev_python_prefix_lm"
+
+
+def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
+  """Train -> export_infer -> /autocomplete server -> replay, all on the Mesh TF stack."""
+  import socket  # pylint: disable=g-import-not-at-top
+  env = {**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "data")}
+  assert run_script("make_dev_dataset.py", env=env).returncode == 0
+  model_dir, export = str(tmp_path / "model"), str(tmp_path / "export")
+  _mtf(model_dir, env, "--gin_param=utils.run.train_steps=20")
+  _mtf(model_dir, env, "--gin_param=utils.run.mode='export_infer'",
+       f"--gin_param=utils.run.export_path='{export}'",
+       "--gin_param=utils.run.batch_size=('sequences_per_batch', 1)",
+       "--gin_param=Bitransformer.decode.max_decode_length=16")
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+  server = subprocess.Popen([sys.executable, "-m", "code_t5.serve", f"--model=savedmodel:{export}",
+                             f"--port={port}"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+  try:
+    import httpx  # pylint: disable=g-import-not-at-top
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+      try:
+        if httpx.get(f"{url}/health").status_code == 200:
+          break
+      except httpx.HTTPError:
+        time.sleep(0.1)
+    response = httpx.post(f"{url}/autocomplete", json={"text": "import os\ndef "}, timeout=60)
+    assert response.status_code == 200 and isinstance(response.json()["result"], list)
+    held_out = tmp_path / "held_out"
+    held_out.mkdir()
+    (held_out / "a.py").write_text("import os\nimport sys\n\ndef main():\n    return 0\n")
+    result = run_script("eval_autocomplete.py", url, str(held_out), "--files=1", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["queries"] == 8 and 0 <= report["accuracy"] <= 1  # 9 space-split pieces
+  finally:
+    server.terminate()
+    server.wait(timeout=30)
