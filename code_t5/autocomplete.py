@@ -22,14 +22,15 @@ class NGramCompleter:
   """Counts, for each run of up to `order - 1` words, the rest of the line that followed it.
 
   Suggestions back off from the longest context to shorter ones; ties are broken by text, so
-  the output is deterministic (temperature is ignored).
+  the output is deterministic (temperature is ignored). Only the `keep` likeliest rests per
+  context and first character are kept, so a request costs the same on any corpus size.
   """
 
   name = "ngram"
 
-  def __init__(self, texts: Iterable[str], order: int = 3, max_words: int = 8):
+  def __init__(self, texts: Iterable[str], order: int = 3, max_words: int = 8, keep: int = 32):
     self._order = order
-    self._next = collections.defaultdict(collections.Counter)
+    counts = collections.defaultdict(collections.Counter)
     for text in texts:
       for line in text.splitlines():
         words = line.split()
@@ -37,7 +38,16 @@ class NGramCompleter:
           rest = " ".join(words[i:i + max_words])
           for n in range(0, order):
             if i - n >= 0:
-              self._next[tuple(words[i - n:i])][rest] += 1
+              counts[tuple(words[i - n:i])][rest] += 1
+    # context -> first character of the rest ("" for any) -> likeliest rests, best first.
+    self._next: dict = {}
+    for context, rests in counts.items():
+      by_char = collections.defaultdict(list)
+      for rest, count in sorted(rests.items(), key=lambda kv: (-kv[1], kv[0])):
+        for key in ("", rest[0]):
+          if len(by_char[key]) < keep:
+            by_char[key].append(rest)
+      self._next[context] = dict(by_char)
 
   def complete(self, text: str, k: int = 5, max_length: int = 64,
                temperature: float = 0.0) -> list[str]:
@@ -51,8 +61,8 @@ class NGramCompleter:
       partial = ""
     suggestions: list[str] = []
     for n in range(min(self._order - 1, len(words)), -1, -1):
-      counts = self._next.get(tuple(words[len(words) - n:]), {})
-      for rest, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+      rests = self._next.get(tuple(words[len(words) - n:]), {}).get(partial[:1], [])
+      for rest in rests:
         if rest.startswith(partial) and rest != partial:
           suggestion = rest[len(partial):][:max_length]
           if suggestion not in suggestions:
