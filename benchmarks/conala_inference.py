@@ -19,13 +19,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from benchmarks import common  # noqa: E402
 from code_t5 import inference  # noqa: E402
 from code_t5.corpora import conala  # noqa: E402
-from code_t5.tasks import conala as conala_tasks  # noqa: E402
+from code_t5 import paths  # noqa: E402
 
 MINED_PAIRS = 598237
 
 
 def mined_rows(count: int) -> list[dict]:
-  path = conala.output_path(conala_tasks.conala_dir(), "mined")
+  path = conala.output_path(paths.conala_dir(), "mined")
   if os.path.exists(path):
     with open(path, encoding="utf-8") as f:
       return [json.loads(line) for line in itertools.islice(f, count)]

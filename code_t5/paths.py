@@ -24,6 +24,16 @@ def dev_source_dir() -> str:
   return os.path.join(data_dir(), "flcc_dev_source")
 
 
+def wikitext_dir() -> str:
+  """Wikitext JSON lines written by scripts/export_wikitext.py."""
+  return os.path.join(data_dir(), "wikitext")
+
+
+def conala_dir() -> str:
+  """CoNaLa JSON lines written by scripts/export_conala.py."""
+  return os.path.join(data_dir(), "conala")
+
+
 def vocab_model_path() -> str:
   """The code SentencePiece model written by scripts/train_vocab.py."""
   return os.path.join(data_dir(), "vocab", "code_spm.model")

@@ -30,8 +30,6 @@ def main(argv=None) -> None:
   start = time.time()
   source_root, prepared = paths.dev_source_dir(), paths.flcc_dir(dev=True)
   print(f"== 1. dev dataset (FLCC layout) -> {source_root}")
-  if os.path.exists(source_root):
-    shutil.rmtree(source_root)
   built = dev_dataset.from_source_tree(args.source_dir, source_root)
   print(f"   {built['files']} files in {built['repositories']} repositories from "
         f"{built['source']}")

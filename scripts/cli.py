@@ -21,7 +21,7 @@ def run(job) -> int:
   """Runs `job`; bad input ends with its message (no traceback) and exit status 2."""
   try:
     job()
-  except (flcc.FlccLayoutError, ValueError, FileNotFoundError, RuntimeError) as e:
+  except (flcc.FlccLayoutError, ValueError, OSError, RuntimeError) as e:
     if "--debug" in sys.argv:
       traceback.print_exc()
     print(f"error: {e}", file=sys.stderr)

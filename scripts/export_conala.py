@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from code_t5.corpora import conala  # noqa: E402
-from code_t5.tasks import conala as conala_tasks  # noqa: E402
+from code_t5 import paths  # noqa: E402
 from scripts import cli  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def main(argv=None) -> int:
 
   def _export():
     start = time.time()
-    out_dir = os.path.expanduser(args.out_dir or conala_tasks.conala_dir())
+    out_dir = os.path.expanduser(args.out_dir or paths.conala_dir())
     summary = conala.export(out_dir, args.from_disk and os.path.expanduser(args.from_disk),
                             args.mined_for_codegen)
     print(f"\nExported CoNaLa from {summary['source']} to {out_dir} in "

@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from code_t5.corpora import wikitext  # noqa: E402
-from code_t5.tasks import wikitext as wikitext_task  # noqa: E402
+from code_t5 import paths  # noqa: E402
 from scripts import cli  # noqa: E402
 
 
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
 
   def _export():
     start = time.time()
-    out_dir = os.path.expanduser(args.out_dir or wikitext_task.wikitext_dir())
+    out_dir = os.path.expanduser(args.out_dir or paths.wikitext_dir())
     summary = wikitext.export(out_dir, args.config, args.from_disk and
                               os.path.expanduser(args.from_disk), args.min_length,
                               args.test_into_train)

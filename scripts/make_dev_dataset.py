@@ -10,7 +10,6 @@
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 
@@ -45,8 +44,6 @@ def main(argv=None) -> int:
 def _build(args) -> dict:
   start = time.time()
   out_root = os.path.expanduser(args.out_root or paths.dev_source_dir())
-  if os.path.exists(out_root):
-    shutil.rmtree(out_root)
   if args.flcc_root:
     built = dev_dataset.copy_subset(os.path.expanduser(args.flcc_root), out_root, args.pattern)
   else:

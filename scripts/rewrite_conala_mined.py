@@ -13,7 +13,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from code_t5 import inference  # noqa: E402
+from code_t5 import inference, paths  # noqa: E402
 from code_t5.corpora import conala  # noqa: E402
 from code_t5.tasks import conala as conala_tasks  # noqa: E402
 from scripts import cli  # noqa: E402
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
 
   def _rewrite():
-    mined = os.path.expanduser(args.mined or conala.output_path(conala_tasks.conala_dir(),
+    mined = os.path.expanduser(args.mined or conala.output_path(paths.conala_dir(),
                                                                  "mined"))
     if not os.path.exists(mined):
       raise FileNotFoundError(f"{mined}: not found. {conala_tasks.HINT}")

@@ -12,6 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from code_t5 import scoring  # noqa: E402
+from scripts import cli  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -22,16 +23,15 @@ def main(argv=None) -> int:
   parser.add_argument("--targets", help="text file of expected completions, one per line; "
                       "then --predictions is a text file too")
   args = parser.parse_args(argv)
-  try:
+
+  def _score():
     if args.targets:
       targets, predictions = scoring.read_text_pairs(args.targets, args.predictions)
     else:
       targets, predictions = scoring.read_t5x_predictions(args.predictions)
-  except (scoring.PredictionsError, OSError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  print(json.dumps(scoring.score(targets, predictions)))
-  return 0
+    print(json.dumps(scoring.score(targets, predictions)))
+
+  return cli.run(_score)
 
 
 if __name__ == "__main__":

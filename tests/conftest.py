@@ -1,6 +1,8 @@
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -30,6 +32,16 @@ def data_dir(tmp_path_factory, code_tree):
 def use_data_dir(monkeypatch, data_dir):
   monkeypatch.setenv("CODE_T5_DATA_DIR", data_dir)
   return data_dir
+
+
+def kill_when(cmd: list[str], ready, poll_seconds: float = 0.01, timeout: float = 60) -> None:
+  """Starts `cmd`, waits until `ready()` (or it exits, or `timeout`), then SIGKILLs it."""
+  proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + timeout
+  while time.time() < deadline and proc.poll() is None and not ready():
+    time.sleep(poll_seconds)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
 
 
 def run_script(script: str, *args: str, env: dict | None = None, **kwargs):

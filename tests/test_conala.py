@@ -1,10 +1,8 @@
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import seqio
@@ -13,7 +11,7 @@ import code_t5  # noqa: F401  (registers)
 import conala_fixtures
 from code_t5 import inference, metrics
 from code_t5.corpora import conala
-from conftest import REPO_ROOT, run_script
+from conftest import REPO_ROOT, kill_when, run_script
 
 
 @pytest.fixture(scope="module")
@@ -116,13 +114,7 @@ def test_copy_intent_rewrite_resumes_after_kill_with_each_id_once(tmp_path):
   out = tmp_path / "out.jsonl"
   cmd = [sys.executable, os.path.join(REPO_ROOT, "scripts", "rewrite_conala_mined.py"),
          f"--mined={mined}", f"--out={out}", "--predictor=copy_intent", "--batch_size=7"]
-  proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-  deadline = time.time() + 60
-  while time.time() < deadline and proc.poll() is None and (
-      not out.exists() or out.stat().st_size < 2000):
-    time.sleep(0.01)
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
+  kill_when(cmd, lambda: out.exists() and out.stat().st_size >= 2000)
   with open(out, "a") as f:
     f.write('{"id": "34705205_3')  # a line cut short by the kill
   result = subprocess.run(cmd, capture_output=True, text=True)

@@ -1,16 +1,15 @@
 import glob
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import tensorflow as tf
 
 import flcc_fixtures
 from code_t5.corpora import prepare
+from conftest import kill_when
 
 SPLITS = (("train", 0.5), ("validation", 0.25), ("test", 0.25))
 
@@ -107,15 +106,9 @@ def test_killed_run_resumes_to_identical_output_and_never_shows_partial_shards(t
          "--splits=train=0.5,validation=0.25,test=0.25", "--workers=1"]
   killed_mid_run = 0
   for attempt in range(3):
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
     # Shard k+1 in place means the state file already records shard k as finished.
     wanted = 2 + 10 * attempt
-    while time.time() < deadline and proc.poll() is None and len(glob.glob(
-        os.path.join(out, "*", "*.tfrecord-*"))) < wanted:
-      time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_when(cmd, lambda: len(glob.glob(os.path.join(out, "*", "*.tfrecord-*"))) >= wanted)
     killed_mid_run += not os.path.exists(os.path.join(out, prepare.MANIFEST))
     # Whatever is visible under a shard name is a complete shard of the final output.
     for rel, data in _tree_bytes(out).items():

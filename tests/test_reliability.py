@@ -3,10 +3,8 @@ import glob
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
@@ -18,7 +16,7 @@ import conala_fixtures
 import flcc_fixtures
 from code_t5 import preprocessors, vocabularies
 from code_t5.corpora import conala, prepare
-from conftest import REPO_ROOT, run_script
+from conftest import REPO_ROOT, kill_when, run_script
 
 FEW = settings(max_examples=20, deadline=None,
                suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -99,14 +97,8 @@ def test_mined_rewrite_killed_at_random_points_loses_and_repeats_nothing(tmp_pat
          f"--mined={mined}", f"--out={out}", "--predictor=copy_intent", "--batch_size=3"]
   rng = random.Random(1234)
   for _ in range(3):
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     target = (out.stat().st_size if out.exists() else 0) + rng.randint(1000, 40000)
-    deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None and (
-        not out.exists() or out.stat().st_size < target):
-      time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_when(cmd, lambda: out.exists() and out.stat().st_size >= target, poll_seconds=0.005)
   result = subprocess.run(cmd, capture_output=True, text=True)
   assert result.returncode == 0, result.stderr[-2000:]
   ids = [json.loads(x)["id"] for x in out.read_text().splitlines()]
@@ -188,14 +180,8 @@ def test_parallel_preparation_killed_at_random_points_ends_byte_identical(tmp_pa
          f"--flcc_root={root}", f"--out_dir={out}", "--shard_bytes=200", "--workers=2"]
   rng = random.Random(99)
   for _ in range(3):
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wanted = rng.randint(1, 60)
-    deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None and len(
-        glob.glob(str(out / "*" / "*.tfrecord-*"))) < wanted:
-      time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_when(cmd, lambda: len(glob.glob(str(out / "*" / "*.tfrecord-*"))) >= wanted)
   assert subprocess.run(cmd, capture_output=True).returncode == 0
   files = sorted(p.relative_to(clean) for p in clean.rglob("*") if p.is_file())
   assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())

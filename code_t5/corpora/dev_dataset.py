@@ -33,9 +33,17 @@ def stdlib_dir() -> str:
   return sysconfig.get_paths()["stdlib"]
 
 
+def _replace(out_root: str) -> None:
+  """A dev tree is always rebuilt whole: files left from an earlier build would join it."""
+  if os.path.exists(out_root):
+    shutil.rmtree(out_root)
+
+
 def copy_subset(flcc_root: str, out_root: str, pattern: str = "A*") -> dict:
-  """Copies the repositories whose `owner/repo` matches `pattern` into a new FLCC root."""
+  """Copies the repositories whose `owner/repo` matches `pattern` into a new FLCC root
+  (`out_root` is replaced if it exists)."""
   v3 = flcc.find_v3(flcc_root)
+  _replace(out_root)
   copied = set()
   for language, ext, owner, repo, init_hash in tqdm.tqdm(
       list(flcc.repository_dirs(v3)), desc="copying repositories", unit="repo"):
@@ -66,10 +74,12 @@ def from_source_tree(src_dir: Optional[str], out_root: str, owner: Optional[str]
   """Builds an FLCC-layout root from a local tree: one repository per top-level entry.
 
   Files with an extension outside LANGUAGE_OF_EXT are not source and are counted as ignored.
+  `out_root` is replaced if it exists.
   """
   src_dir = os.path.abspath(src_dir or stdlib_dir())
   if not os.path.isdir(src_dir):
     raise ValueError(f"{src_dir}: not a directory; pass a folder of source files.")
+  _replace(out_root)
   owner = owner or os.path.basename(src_dir.rstrip("/")) or "local"
   repos = collections.defaultdict(list)  # repo name -> [(rel path in repo, abs path, ext)]
   ignored = collections.Counter()

@@ -8,8 +8,6 @@
 - `conala_mined_code_generation`: the first N mined pairs (export's --mined_for_codegen), and the
   mixture `conala_code_generation_with_mined` of both, rated by example count.
 """
-import os
-
 import seqio
 
 from code_t5 import metrics
@@ -24,21 +22,17 @@ HINT = ("Export it first: python scripts/export_conala.py --from_disk=<folder wi
 CURATED_FILE = {"train": "curated_train", "validation": "curated_test"}
 
 
-def conala_dir() -> str:
-  return os.path.join(paths.data_dir(), "conala")
-
-
 def exported_rows(name: str):
   """Rows of an exported file, from the export summary (None before any export)."""
   try:
-    return conala.read_summary(conala_dir())["files"][name]
+    return conala.read_summary(paths.conala_dir())["files"][name]
   except FileNotFoundError:
     return None
 
 
 def _source(split_to_name: dict, fields) -> sources.JsonLinesSource:
   return sources.JsonLinesSource(
-      path_fn=lambda split: conala.output_path(conala_dir(), split_to_name[split]),
+      path_fn=lambda split: conala.output_path(paths.conala_dir(), split_to_name[split]),
       fields=fields, count_fn=lambda split: exported_rows(split_to_name[split]),
       missing_hint=HINT,
       splits=tuple(split_to_name))

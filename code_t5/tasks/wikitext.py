@@ -1,7 +1,5 @@
 """`wikitext_span_corruption[_spm]`: T5 span corruption over exported wikitext JSON lines."""
 import functools
-import os
-
 import seqio
 
 from code_t5 import paths
@@ -11,20 +9,16 @@ from code_t5.corpora import wikitext
 from code_t5.t5_compat import t5_preprocessors
 
 
-def wikitext_dir() -> str:
-  return os.path.join(paths.data_dir(), "wikitext")
-
-
 def kept_rows(split: str):
   """Rows kept by the export, from its summary (None before any export)."""
   try:
-    return wikitext.read_summary(wikitext_dir())["splits"][split]["kept"]
+    return wikitext.read_summary(paths.wikitext_dir())["splits"][split]["kept"]
   except FileNotFoundError:
     return None
 
 
 SOURCE = sources.JsonLinesSource(
-    path_fn=lambda split: wikitext.split_path(wikitext_dir(), split), fields=("text",),
+    path_fn=lambda split: wikitext.split_path(paths.wikitext_dir(), split), fields=("text",),
     count_fn=kept_rows, missing_hint="Export it first: python scripts/export_wikitext.py "
     "(--from_disk=DIR for local files), or set $CODE_T5_DATA_DIR.")
 
