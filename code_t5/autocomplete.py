@@ -73,11 +73,15 @@ class NGramCompleter:
 
 
 class SavedModelCompleter:
-  """A model exported as a TF SavedModel that maps a batch of input strings to output strings:
-  Mesh TF's `utils.run.mode='export_infer'` (signature `serving_default`: inputs -> outputs).
+  """A model exported as a TF SavedModel, run from Python (no TF Serving needed):
 
-  The export decodes one continuation per input (its own decoding settings), so k > 1 still
-  gives one suggestion; it is cut at the end of its first line and at `max_length`.
+  - T5X (`python -m t5x.export` with runs/export_lm.gin): signature `serving_default`,
+    `text_batch` -> `output_0` (BEAM_SIZE completions) and `output_1` (their scores, worst
+    first), so k > 1 gives up to BEAM_SIZE distinct suggestions, best first.
+  - Mesh TF (`utils.run.mode='export_infer'`): `inputs` -> `outputs`, one continuation.
+
+  Decoding settings (temperature, number of completions) are fixed at export time; each
+  suggestion is cut at the end of its first line and at `max_length` characters.
   """
 
   name = "savedmodel"
@@ -86,21 +90,34 @@ class SavedModelCompleter:
     import glob  # pylint: disable=g-import-not-at-top
     import os  # pylint: disable=g-import-not-at-top
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    # Mesh TF writes <export_path>/<timestamp>/saved_model.pb: take the newest export.
-    candidates = sorted(glob.glob(os.path.join(export_dir, "*", "saved_model.pb")))
+    # Both trainers write <export dir>/<version or timestamp>/saved_model.pb: take the newest.
+    candidates = sorted(glob.glob(os.path.join(export_dir, "*", "saved_model.pb")),
+                        key=lambda p: (len(p), p))
     path = os.path.dirname(candidates[-1]) if candidates else export_dir
     if not os.path.exists(os.path.join(path, "saved_model.pb")):
-      raise FileNotFoundError(f"{export_dir}: no saved_model.pb (export one with "
-                              "utils.run.mode='export_infer'; README, 'Autocomplete').")
+      raise FileNotFoundError(f"{export_dir}: no saved_model.pb (export one as README.md, "
+                              "'Autocomplete', shows).")
     self._tf = tf
     self._predict = tf.saved_model.load(path).signatures["serving_default"]
+    self._input = next(iter(self._predict.structured_input_signature[1]))
+
+  def _outputs(self, text: str) -> list[bytes]:
+    """The export's completions for `text`, best first."""
+    outputs = self._predict(**{self._input: self._tf.constant([text])})
+    if "outputs" in outputs:  # Mesh TF
+      return [outputs["outputs"].numpy()[0]]
+    order = self._tf.argsort(outputs["output_1"][0], direction="DESCENDING").numpy()
+    return [outputs["output_0"].numpy()[0][i] for i in order]
 
   def complete(self, text: str, k: int = 5, max_length: int = 64,
                temperature: float = 0.0) -> list[str]:
-    del k, temperature  # fixed by the export
-    output = self._predict(self._tf.constant([text]))["outputs"].numpy()[0]
-    suggestion = output.decode("utf-8", "replace").split("\n", 1)[0][:max_length]
-    return [suggestion] if suggestion.strip() else []
+    del temperature  # fixed by the export
+    suggestions: list[str] = []
+    for output in self._outputs(text):
+      suggestion = output.decode("utf-8", "replace").split("\n", 1)[0][:max_length]
+      if suggestion.strip() and suggestion not in suggestions:
+        suggestions.append(suggestion)
+    return suggestions[:k]
 
 
 def replay_queries(text: str) -> list[tuple[str, str]]:

@@ -68,7 +68,7 @@ def create_app(completer: autocomplete.Completer) -> fastapi.FastAPI:
 
 def load_completer(spec: str) -> autocomplete.Completer:
   """`ngram:DIR` builds the n-gram baseline from the source files under DIR;
-  `savedmodel:DIR` loads an exported model (Mesh TF's export_infer)."""
+  `savedmodel:DIR` loads an exported model (T5X's t5x.export or Mesh TF's export_infer)."""
   kind, _, location = spec.partition(":")
   if kind == "savedmodel":
     return autocomplete.SavedModelCompleter(location)
@@ -90,7 +90,7 @@ def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--model", required=True, help="ngram:<folder of source files> (a "
-                      "baseline) or savedmodel:<export folder> (Mesh TF export_infer)")
+                      "baseline) or savedmodel:<export folder> (t5x.export or Mesh TF export_infer)")
   parser.add_argument("--host", default="127.0.0.1")
   parser.add_argument("--port", type=int, default=8000)
   args = parser.parse_args(argv)

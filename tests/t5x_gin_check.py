@@ -1,6 +1,7 @@
 """Parses T5X gin compositions the way t5x.train/eval/infer do; prints one line per failure.
 
-Run as a script (the run configs bind `__main__.train`, `__main__.evaluate`, `__main__.infer`):
+Run as a script (the run configs bind `__main__.train`, `__main__.evaluate`, `__main__.infer`;
+runs/export_lm.gin binds t5x.export_lib, which needs tensorflow-serving-api):
   python tests/t5x_gin_check.py 'a.gin,b.gin' 'c.gin,d.gin' ...
 """
 import sys
@@ -13,7 +14,7 @@ from t5x.train import train  # noqa: F401  (bound as __main__.train)
 # The macros each run leaves %gin.REQUIRED for the user to set.
 REQUIRED = ["TRAIN_STEPS=1", "MODEL_DIR='/tmp/m'", "CHECKPOINT_PATH='/tmp/m/checkpoint_1'",
             "INITIAL_CHECKPOINT_PATH='/tmp/m/checkpoint_1'", "EVAL_OUTPUT_DIR='/tmp/e'",
-            "INFER_OUTPUT_DIR='/tmp/i'"]
+            "INFER_OUTPUT_DIR='/tmp/i'", "MODEL_OUTPUT_DIR={'cpu': '/tmp/x/1'}"]
 failures = 0
 for composition in sys.argv[1:]:
   gin.clear_config(clear_constants=True)

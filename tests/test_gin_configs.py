@@ -15,7 +15,8 @@ ALL_GIN = sorted(glob.glob(os.path.join(GIN_ROOT, "**", "*.gin"), recursive=True
 HAS_T5X = importlib.util.find_spec("t5x") is not None
 # The T5X run configs our runs/*.gin include (present in T5X since 2022; checked against the
 # real files whenever T5X is importable).
-T5X_INCLUDES = {f"t5x/configs/runs/{r}.gin" for r in ("pretrain", "finetune", "eval", "infer")}
+T5X_INCLUDES = {f"t5x/configs/runs/{r}.gin"
+                for r in ("pretrain", "finetune", "eval", "infer", "export")}
 
 
 def _rel(path):
@@ -80,6 +81,8 @@ def _t5x_compositions():
   t5x = os.path.join("code_t5", "gin_configs", "t5x")
   models = sorted(glob.glob(os.path.join(REPO_ROOT, t5x, "models", "*_*.gin")))
   runs = sorted(glob.glob(os.path.join(REPO_ROOT, t5x, "runs", "*.gin")))
+  export_lm = os.path.join(REPO_ROOT, t5x, "runs", "export_lm.gin")  # decoder-only models
+  runs.remove(export_lm)
   meshes = sorted(glob.glob(os.path.join(REPO_ROOT, t5x, "mesh", "*.gin")))
   tasks = sorted(glob.glob(os.path.join(REPO_ROOT, t5x, "tasks", "*.gin")))
   rel = lambda p: os.path.relpath(p, REPO_ROOT)  # noqa: E731
@@ -87,6 +90,7 @@ def _t5x_compositions():
   out += [",".join(rel(p) for p in (m, r, mesh, tasks[0]))
           for m in models for r in runs for mesh in meshes]
   out += [",".join(rel(p) for p in (models[0], runs[0], meshes[0], t)) for t in tasks]
+  out += [f"{rel(m)},{rel(export_lm)}" for m in models if "decoder_only" in m]
   return out
 
 
