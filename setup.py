@@ -39,6 +39,9 @@ setuptools.setup(
         "sacrebleu>=2.0",
         # The /autocomplete server (code_t5.serve) and its replay client.
         "fastapi>=0.110", "uvicorn>=0.29", "httpx>=0.27",
+        # Code search evaluation (code_t5.retrieval): faiss index, BM25 baseline. faiss-cpu
+        # 1.15.1 is tested with numpy 1.26 (Mesh TF stack) and 2.x; bm25s needs only numpy.
+        "faiss-cpu>=1.15.1", "bm25s>=0.3.16",
         # t5 0.9.4's real needs (installed without its declared nightlies).
         "babel", "immutabledict", "mesh-tensorflow[transformer]>=0.1.21", "nltk", "pandas",
         "rouge-score", "scikit-learn", "scipy", "six", "transformers",

@@ -2,6 +2,8 @@
 import collections
 import math
 import re
+import sys
+import xml.sax.saxutils
 from typing import Sequence
 
 from rapidfuzz import fuzz
@@ -66,3 +68,46 @@ def conala_bleu(targets: Sequence[str], predictions: Sequence[str]) -> dict:
   return {"conala_bleu": 100 * corpus_bleu(refs, hyps),
           "conala_exact_match": 100.0 * hits / max(len(refs), 1),
           "sacrebleu": sacrebleu.corpus_bleu(list(predictions), [list(targets)]).score}
+
+
+# CodeXGLUE code-to-text / CodeT5 evaluator/smooth_bleu.py (after MOSES' bleu.py by hieuhoang1972).
+_NORMALIZE = [(re.compile(p), r) for p, r in (
+    (r"<skipped>", ""), (r"-\n", ""), (r"\n", " "))]
+_TOKENIZE = [(re.compile(p), r) for p, r in (
+    (r"([\{-\~\[-\` -\&\(-\+\:-\@\/])", r" \1 "), (r"([^0-9])([\.,])", r"\1 \2 "),
+    (r"([\.,])([^0-9])", r" \1 \2"), (r"([0-9])(-)", r"\1 \2 "))]
+_QUOT = {"&quot;": '"'}
+
+
+def _smooth_bleu_words(text: str) -> list[str]:
+  """splitPuncts(text.strip().lower()), then the script's NIST-style `normalize`."""
+  text = " ".join(re.findall(r"[\w]+|[^\s\w]", text.strip().lower()))
+  for pattern, replace in _NORMALIZE:
+    text = pattern.sub(replace, text)
+  text = f" {xml.sax.saxutils.unescape(text, _QUOT)} ".lower()
+  for pattern, replace in _TOKENIZE:
+    text = pattern.sub(replace, text)
+  return text.split()
+
+
+def sentence_smooth_bleu(reference: str, prediction: str, max_order: int = 4) -> float:
+  """The script's bleu([reference], prediction), in [0, 1]: +1 on the counts of n > 1 (Lin &
+  Och), brevity penalty exp(min(0, 1 - (ref_len + 1) / (pred_len + 1)))."""
+  ref, hyp = _smooth_bleu_words(reference), _smooth_bleu_words(prediction)
+  overlap = _ngrams(hyp, max_order) & _ngrams(ref, max_order)
+  log_bleu = 0.0
+  for n in range(1, max_order + 1):
+    correct = sum(c for g, c in overlap.items() if len(g) == n)
+    guess = max(len(hyp) - n + 1, 0)
+    add = 1 if n > 1 else 0
+    tiny = sys.float_info.min
+    log_bleu += math.log(correct + add + tiny) - math.log(guess + add + tiny)
+  brevity = min(0.0, 1 - (len(ref) + 1) / (len(hyp) + 1))
+  return math.exp(log_bleu / max_order + brevity)
+
+
+def smoothed_bleu(targets: Sequence[str], predictions: Sequence[str]) -> dict:
+  """CodeXGLUE/CodeT5 code-to-text BLEU-4: sentence smoothed BLEU averaged over examples, x100
+  (bleuFromMaps(...)[0])."""
+  scores = [sentence_smooth_bleu(t, p) for t, p in zip(targets, predictions, strict=True)]
+  return {"smoothed_bleu": 100.0 * sum(scores) / max(len(scores), 1)}

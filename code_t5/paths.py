@@ -34,6 +34,12 @@ def conala_dir() -> str:
   return os.path.join(data_dir(), "conala")
 
 
+def codesearchnet_dir() -> str:
+  """CodeSearchNet JSON lines (one folder per language) written by
+  scripts/export_codesearchnet.py."""
+  return os.path.join(data_dir(), "codesearchnet")
+
+
 def vocab_model_path() -> str:
   """The code SentencePiece model written by scripts/train_vocab.py."""
   return os.path.join(data_dir(), "vocab", "code_spm.model")

@@ -3,6 +3,7 @@ import glob
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -84,12 +85,23 @@ def test_every_mtf_config_parses_with_mesh_tensorflow():
 
 
 def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
-  """Train -> export_infer -> /autocomplete server -> replay, all on the Mesh TF stack."""
+  """Launcher -> export_infer -> /autocomplete server -> replay, all on the Mesh TF stack."""
   import socket  # pylint: disable=g-import-not-at-top
   env = {**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "data")}
   assert run_script("make_dev_dataset.py", env=env).returncode == 0
   model_dir, export = str(tmp_path / "model"), str(tmp_path / "export")
-  _mtf(model_dir, env, "--gin_param=utils.run.train_steps=20")
+  # The recipe's launcher, configured the way the Docker image is: environment variables.
+  result = run_script("train_lm.py", f"--model_dir={model_dir}", "--train_steps=20",
+                      env={**env, "RESTORE_FROM": "no", "LEARNING_RATE": "0.01",
+                           "SAVE_EVERY": "10", "VAL_EVERY": "10", "VAL_BATCH": "2",
+                           "VAL_DATASET": "flcc_dev_python_prefix_lm:validation"})
+  assert result.returncode == 0, result.stderr[-3000:]
+  val_loss = {int(step): float(loss) for step, loss in
+              re.findall(r"step +(\d+) +val_loss ([\d.]+)", result.stdout)}
+  assert sorted(val_loss) == [10, 20] and val_loss[20] < val_loss[10] < math.log(384)
+  operative = open(os.path.join(model_dir, "operative_config.gin")).read()
+  assert "learning_rate = 0.01" in operative and "save_checkpoints_steps = 10" in operative
+  assert json.load(open(os.path.join(model_dir, "launch.json")))["settings"]["val_every"] == 10
   _mtf(model_dir, env, "--gin_param=utils.run.mode='export_infer'",
        f"--gin_param=utils.run.export_path='{export}'",
        "--gin_param=utils.run.batch_size=('sequences_per_batch', 1)",

@@ -90,3 +90,28 @@ def test_conala_rewrite_model_trains_then_rewrites_mined_pairs(tmp_path):
     assert [x["id"] for x in lines] == [conala_fixtures.mined_row(i)["id"] for i in range(20)]
     assert all(isinstance(x["rewritten_intent"], str) for x in lines)
     out.unlink()
+
+
+def test_lm_launcher_trains_resumes_exports_and_completes(env, tmp_path):
+  """The autocomplete recipe: launcher (env settings) -> resume -> t5x.export -> completer."""
+  model_dir = tmp_path / "lm"
+  settings = {**env, "RESTORE_FROM": "latest", "LEARNING_RATE": "0.01", "SAVE_EVERY": "10",
+              "VAL_EVERY": "10", "VAL_BATCH": "2"}
+  for steps in (10, 20):  # the second run resumes from checkpoint_10
+    result = run_script("train_lm.py", f"--model_dir={model_dir}", f"--train_steps={steps}",
+                        env=settings)
+    assert result.returncode == 0, result.stderr[-3000:]
+  assert "step       20  val_loss" in result.stdout
+  config = (model_dir / "config.gin").read_text()
+  assert "utils.SaveCheckpointConfig.period = 10" in config
+  assert "base_learning_rate = 0.01" in config
+
+  export = tmp_path / "export"
+  _t5x("export", env, f"--gin_file={GIN}/models/decoder_only_tiny.gin",
+       f"--gin_file={GIN}/runs/export_lm.gin", f"--gin.CHECKPOINT_PATH='{model_dir}/checkpoint_20'",
+       f"--gin.MODEL_OUTPUT_DIR={{'cpu': '{export}/1'}}")
+  from code_t5 import autocomplete  # pylint: disable=g-import-not-at-top
+  completer = autocomplete.SavedModelCompleter(str(export))
+  suggestions = completer.complete("import os\ndef ", k=3, max_length=10)
+  assert len(suggestions) <= 3 and len(set(suggestions)) == len(suggestions)
+  assert all("\n" not in s and len(s) <= 10 for s in suggestions)

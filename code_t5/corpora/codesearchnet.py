@@ -1,0 +1,192 @@
+"""Exports CodeSearchNet to normalised JSON lines, one folder per language.
+
+Sources: the Hugging Face dataset `code_search_net` (one config per language), or local JSON
+lines files in its schema (`*.jsonl` / `*.jsonl.gz`, e.g. written by `Dataset.to_json`), where
+each row's `language` and `split_name` say where it goes. Output, under the chosen folder:
+
+  <lang>/{train,validation,test}.jsonl   repo, path, func_name, language, url, code,
+                                         code_tokens, docstring, docstring_tokens
+                                         (token lists joined by single spaces)
+  codesearchnet_summary.json             rows per language and split, skipped rows by reason
+                                         (empty_code, empty_docstring_tokens), rows of
+                                         languages left out by --languages
+"""
+import contextlib
+import glob
+import gzip
+import json
+import os
+from typing import Iterable, Iterator, Optional
+
+import tqdm
+
+from code_t5.corpora import atomic
+
+LANGUAGES = ("python", "java", "javascript", "go", "php", "ruby")
+SPLITS = ("train", "validation", "test")
+FIELDS = ("repo", "path", "func_name", "language", "url", "code", "code_tokens", "docstring",
+          "docstring_tokens")
+# Hugging Face schema: the fields an export needs (the rest are ignored).
+UPSTREAM_FIELDS = ("repository_name", "func_path_in_repository", "func_name", "language",
+                   "func_code_url", "func_code_string", "func_code_tokens",
+                   "func_documentation_string", "func_documentation_tokens", "split_name")
+# `split_name` as upstream writes it -> our split.
+SPLIT_NAMES = {"train": "train", "valid": "validation", "validation": "validation",
+               "test": "test"}
+HUB_NAME = "code_search_net"
+SUMMARY = "codesearchnet_summary.json"
+
+
+def output_path(out_dir: str, language: str, split: str) -> str:
+  return os.path.join(out_dir, language, f"{split}.jsonl")
+
+
+def read_summary(out_dir: str) -> dict:
+  with open(os.path.join(out_dir, SUMMARY)) as f:
+    return json.load(f)
+
+
+def read_split(out_dir: str, language: str, split: str) -> list[dict]:
+  """The exported rows of one split (for retrieval evaluation)."""
+  with open(output_path(out_dir, language, split), encoding="utf-8") as f:
+    return [json.loads(line) for line in f]
+
+
+def _open_lines(path: str) -> Iterator[tuple[int, str]]:
+  """(line number, line) of a plain or gzipped file; decoding errors name the file and line."""
+  opener = gzip.open if path.endswith(".gz") else open
+  number = 0
+  try:
+    with opener(path, "rt", encoding="utf-8") as f:
+      for number, line in enumerate(f, 1):
+        yield number, line
+  except (OSError, EOFError, UnicodeDecodeError) as e:
+    raise ValueError(f"{path}:{number + 1}: unreadable ({e}); re-download the file (a .gz must "
+                     "be complete gzip, the text UTF-8).") from None
+
+
+def _read_disk(source: str) -> Iterator[tuple[str, Optional[str], dict]]:
+  """(where, split or None = from `split_name`, row) from a file or a folder of them."""
+  files = [source] if os.path.isfile(source) else sorted(
+      glob.glob(os.path.join(source, "**", "*.jsonl"), recursive=True) +
+      glob.glob(os.path.join(source, "**", "*.jsonl.gz"), recursive=True))
+  if not files:
+    raise FileNotFoundError(f"--from_disk={source}: no *.jsonl or *.jsonl.gz files (expected "
+                            "CodeSearchNet rows in the Hugging Face code_search_net schema).")
+  for path in files:
+    for number, line in _open_lines(path):
+      if not line.strip():
+        continue
+      try:
+        row = json.loads(line)
+      except ValueError as e:
+        raise ValueError(f"{path}:{number}: malformed JSON line ({e}); fix or delete the line, "
+                         "or re-download the file.") from None
+      yield f"{path}:{number}", None, row
+
+
+def _read_hub(languages: Iterable[str]) -> tuple[Iterator[tuple[str, str, dict]], int]:
+  import datasets  # pylint: disable=g-import-not-at-top  (slow import; network)
+  loaded = {lang: datasets.load_dataset(HUB_NAME, lang) for lang in languages}
+
+  def rows():
+    for lang, splits in loaded.items():
+      for split in SPLITS:
+        for i, row in enumerate(splits[split]):
+          yield f"{HUB_NAME}/{lang} {split} row {i}", split, row
+
+  return rows(), sum(len(s[split]) for s in loaded.values() for split in SPLITS)
+
+
+def _tokens(row: dict, key: str, where: str) -> str:
+  tokens = row[key]
+  if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+    raise ValueError(f"{where}: `{key}` must be a list of strings, got "
+                     f"{type(tokens).__name__}; is this a CodeSearchNet file?")
+  return " ".join(tokens)
+
+
+def normalise(row: dict, where: str) -> tuple[dict, Optional[str]]:
+  """(exported row, skip reason or None). Errors name `where` (file:line) and the fix."""
+  if not isinstance(row, dict):
+    raise ValueError(f"{where}: expected a JSON object, got {type(row).__name__}.")
+  missing = [k for k in UPSTREAM_FIELDS if k not in row and k != "split_name"]
+  if missing:
+    raise ValueError(f"{where}: row without {missing}; expected the Hugging Face "
+                     f"code_search_net schema ({', '.join(UPSTREAM_FIELDS)}).")
+  out = {"repo": row["repository_name"], "path": row["func_path_in_repository"],
+         "func_name": row["func_name"], "language": row["language"],
+         "url": row["func_code_url"], "code": row["func_code_string"] or "",
+         "code_tokens": _tokens(row, "func_code_tokens", where),
+         "docstring": row["func_documentation_string"] or "",
+         "docstring_tokens": _tokens(row, "func_documentation_tokens", where)}
+  if not out["code"].strip() or not out["code_tokens"].strip():
+    return out, "empty_code"
+  if not out["docstring_tokens"].strip():
+    return out, "empty_docstring_tokens"
+  return out, None
+
+
+def _split(row: dict, where: str) -> str:
+  name = row.get("split_name")
+  if name not in SPLIT_NAMES:
+    raise ValueError(f"{where}: split_name {name!r} is not one of {sorted(SPLIT_NAMES)}; "
+                     "rows read from disk need it to choose their output file.")
+  return SPLIT_NAMES[name]
+
+
+def export(out_dir: str, from_disk: Optional[str] = None,
+           languages: Optional[Iterable[str]] = None) -> dict:
+  """Writes the files above for `languages` (default: all six from the hub; from disk, those
+  found); returns the summary (also written as codesearchnet_summary.json). Nothing is
+  replaced unless the whole export succeeds."""
+  wanted = tuple(languages) if languages else None
+  unknown = sorted(set(wanted or ()) - set(LANGUAGES))
+  if unknown:
+    raise ValueError(f"--languages: unknown {unknown}; choose from {', '.join(LANGUAGES)}.")
+  if from_disk:
+    rows, total = _read_disk(from_disk), None
+  else:
+    rows, total = _read_hub(wanted or LANGUAGES)
+  counts, skipped, not_selected, writers = {}, {}, {}, {}
+  with contextlib.ExitStack() as stack:
+
+    def writer(lang: str, split: str):
+      if lang not in writers:  # all three splits, so every task of the language can read
+        writers[lang] = {}
+        for s in SPLITS:
+          path = output_path(out_dir, lang, s)
+          os.makedirs(os.path.dirname(path), exist_ok=True)
+          tmp = stack.enter_context(atomic.replacing(path))
+          writers[lang][s] = stack.enter_context(open(tmp, "w", encoding="utf-8"))
+        counts[lang] = dict.fromkeys(SPLITS, 0)
+        skipped[lang] = {s: {} for s in SPLITS}
+      return writers[lang][split]
+
+    for where, split, row in tqdm.tqdm(rows, desc="CodeSearchNet", unit="row", total=total):
+      out, reason = normalise(row, where)
+      lang = out["language"]
+      if lang not in LANGUAGES:
+        raise ValueError(f"{where}: language {lang!r} is not one of {', '.join(LANGUAGES)}.")
+      split = split or _split(row, where)
+      if wanted and lang not in wanted:
+        not_selected[lang] = not_selected.get(lang, 0) + 1
+        continue
+      f = writer(lang, split)
+      if reason:
+        skipped[lang][split][reason] = skipped[lang][split].get(reason, 0) + 1
+        continue
+      f.write(json.dumps(out, ensure_ascii=False) + "\n")
+      counts[lang][split] += 1
+    absent = sorted(set(wanted or ()) - set(counts))
+    if absent:
+      raise ValueError(f"{from_disk or HUB_NAME}: no rows for {absent}; drop them from "
+                       "--languages or add their files.")
+    if not counts:
+      raise ValueError(f"{from_disk}: no CodeSearchNet rows in its files.")
+  summary = {"source": from_disk or f"huggingface hub: {HUB_NAME}",
+             "languages": {lang: counts[lang] for lang in sorted(counts)},
+             "skipped": {lang: skipped[lang] for lang in sorted(skipped)},
+             "not_selected_languages": not_selected}
+  atomic.write_json(os.path.join(out_dir, SUMMARY), summary, indent=1)
+  return summary
