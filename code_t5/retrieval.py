@@ -157,16 +157,22 @@ def bm25_words(text: str) -> list[str]:
   return [w.lower() for w in re.findall(r"[A-Za-z]+|[0-9]+", text)]
 
 
+def bm25_index(documents: Sequence[list[str]], show_progress: bool = False):
+  """A bm25s.BM25 (Lucene variant) over tokenised documents; row i is document i."""
+  import bm25s  # pylint: disable=g-import-not-at-top
+  retriever = bm25s.BM25()
+  # A placeholder word keeps bm25s from rejecting a document without words.
+  retriever.index([words or ["\0"] for words in documents], show_progress=show_progress)
+  return retriever
+
+
 def bm25_ranks(queries: Sequence[str], codes: Sequence[str], distractors: int = DISTRACTORS,
                seed: int = 0, tokenize: Callable[[str], list[str]] = bm25_words) -> np.ndarray:
   """Rank of each query's true code by BM25 (bm25s, Lucene variant) among its candidates."""
-  import bm25s  # pylint: disable=g-import-not-at-top
   if len(queries) != len(codes) or len(queries) < 2:
     raise ValueError(f"need >= 2 query-code pairs, row i of each the same pair; got "
                      f"{len(queries)} queries and {len(codes)} codes.")
-  retriever = bm25s.BM25()
-  # A placeholder word keeps bm25s from rejecting a code without words.
-  retriever.index([tokenize(c) or ["\0"] for c in codes], show_progress=False)
+  retriever = bm25_index([tokenize(c) for c in codes])
   cands = candidates(len(queries), distractors, seed)
   ranks = np.empty(len(queries), dtype=np.int64)
   for i, query in enumerate(queries):

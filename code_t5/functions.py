@@ -1,0 +1,155 @@
+"""Functions of a source tree, for code search: Python via the standard `ast` module.
+
+Other languages are not extracted yet; their files are counted as `unsupported_language`.
+Order is deterministic: files by sorted path (folders walked in sorted order), functions in
+source order (an outer function before the functions nested in it).
+"""
+import ast
+import collections
+import contextlib
+import dataclasses
+import fnmatch
+import io
+import multiprocessing
+import os
+import tokenize
+from typing import Iterator, Optional, Sequence
+
+SUPPORTED_SUFFIXES = (".py",)
+# Folders never walked: hidden ones (.git, .venv, the search index itself) and byte code.
+SKIPPED_DIRS = ("__pycache__",)
+# Nodes that can hold statements: a def is a statement, so expressions need not be walked.
+BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+@dataclasses.dataclass
+class Function:
+  """One function or method. `line` is the `def` line (where an editor should jump);
+  `source` starts at its first decorator and ends at `end_line`, original indentation kept."""
+  path: str  # relative to the source root, with "/" separators
+  qualname: str  # as Python's __qualname__: Class.method, outer.<locals>.inner
+  line: int
+  end_line: int
+  docstring: str
+  source: str
+
+  def to_json(self) -> dict:
+    return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class Extraction:
+  """What a walk found: the functions, and the files left out by reason (with an example)."""
+  functions: list[Function] = dataclasses.field(default_factory=list)
+  files: int = 0
+  parsed_files: int = 0
+  skipped: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+  skip_examples: dict = dataclasses.field(default_factory=dict)
+  unsupported_suffixes: collections.Counter = dataclasses.field(
+      default_factory=collections.Counter)
+
+  def skip(self, reason: str, example: str) -> None:
+    self.skipped[reason] += 1
+    self.skip_examples.setdefault(reason, example)
+
+
+def source_files(root: str, exclude: Sequence[str] = (), skip: Optional[str] = None
+                 ) -> Iterator[str]:
+  """Paths of the files under `root`, relative to it with "/" separators, sorted. Not walked:
+  hidden and byte-code folders, folders whose name or relative path matches an `exclude`
+  glob (e.g. site-packages), and the folder `skip` (the index)."""
+  skip = os.path.realpath(skip) if skip else None
+
+  def walked(folder: str, name: str) -> bool:
+    rel = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+    return not (name.startswith(".") or name in SKIPPED_DIRS or
+                any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(rel, p) for p in exclude) or
+                os.path.realpath(os.path.join(folder, name)) == skip)
+
+  for folder, dirs, files in os.walk(root):
+    dirs[:] = sorted(d for d in dirs if walked(folder, d))
+    for name in sorted(files):
+      yield os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+
+
+def decode(data: bytes) -> str:
+  """Source text, decoded as Python does: a BOM or a `# -*- coding: ... -*-` line, else UTF-8."""
+  encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+  return data.decode(encoding)
+
+
+def extract_source(text: str, path: str) -> list[Function]:
+  """The functions of one Python file; raises SyntaxError (or ValueError) if it does not parse."""
+  tree = ast.parse(text, filename=path)
+  lines = text.splitlines(keepends=True)
+  out = []
+
+  def visit(node: ast.AST, prefix: str) -> None:
+    for child in ast.iter_child_nodes(node):
+      if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        qualname = prefix + child.name
+        first = min([d.lineno for d in child.decorator_list] + [child.lineno])
+        out.append(Function(path, qualname, child.lineno, child.end_lineno,
+                            ast.get_docstring(child) or "",
+                            "".join(lines[first - 1:child.end_lineno])))
+        visit(child, qualname + ".<locals>.")
+      elif isinstance(child, ast.ClassDef):
+        visit(child, prefix + child.name + ".")
+      elif isinstance(child, BLOCKS):  # a def in an if/try/with/for/match keeps the prefix
+        visit(child, prefix)
+
+  visit(tree, "")
+  return out
+
+
+def extract_file(root: str, path: str) -> tuple[list[Function], Optional[tuple[str, str]]]:
+  """(functions of `root/path`, None), or ([], (skip reason, example)) when it is left out."""
+  if not path.endswith(SUPPORTED_SUFFIXES):
+    return [], ("unsupported_language", path)
+  try:
+    with open(os.path.join(root, path), "rb") as f:
+      data = f.read()
+  except OSError as e:
+    return [], ("unreadable", f"{path} ({e.strerror})")
+  try:
+    text = decode(data)
+  except (SyntaxError, UnicodeDecodeError, LookupError) as e:
+    return [], ("undecodable", f"{path} ({e})")
+  try:
+    return extract_source(text, path), None
+  except SyntaxError as e:
+    return [], ("syntax_error", f"{path}:{e.lineno} ({e.msg})")
+  except (ValueError, RecursionError, MemoryError) as e:  # null bytes, absurd nesting
+    return [], ("syntax_error", f"{path} ({type(e).__name__}: {e})")
+
+
+def _extract(job: tuple[str, str]) -> tuple[list[Function], Optional[tuple[str, str]]]:
+  return extract_file(*job)
+
+
+def extract_tree(root: str, exclude: Sequence[str] = (), skip: Optional[str] = None,
+                 workers: int = 1, progress: bool = True) -> Extraction:
+  """The functions of every supported file under `root` (see source_files), parsed by
+  `workers` processes (the result does not depend on it), with a progress bar on stderr;
+  every file left out is counted in `skipped` by reason."""
+  import tqdm  # pylint: disable=g-import-not-at-top
+  result = Extraction()
+  paths = list(source_files(root, exclude, skip))
+  result.files = len(paths)
+  jobs = [(root, path) for path in paths]
+  with contextlib.ExitStack() as stack:
+    if workers > 1 and len(jobs) > 1:
+      pool = stack.enter_context(multiprocessing.get_context("fork").Pool(workers))
+      extracted = pool.imap(_extract, jobs, chunksize=8)
+    else:
+      extracted = map(_extract, jobs)
+    for path, (functions, skipped) in zip(paths, tqdm.tqdm(
+        extracted, total=len(jobs), desc="extracting", unit="file", disable=not progress)):
+      if skipped:
+        result.skip(*skipped)
+        if skipped[0] == "unsupported_language":
+          result.unsupported_suffixes[os.path.splitext(path)[1] or "(none)"] += 1
+      else:
+        result.parsed_files += 1
+        result.functions.extend(functions)
+  return result

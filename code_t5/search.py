@@ -1,0 +1,385 @@
+"""`python -m code_t5.search`: find the functions of a source tree that answer an English question.
+
+  python -m code_t5.search index DIR [--index_dir=DIR/.code_t5_search] [--model=bm25]
+  python -m code_t5.search query "parse a date string" [--index_dir=...] [-k 10] [--json]
+
+Indexed: Python functions, async functions and methods (parsed with `ast`). Other languages are
+not indexed yet: their files are counted as `unsupported_language` in the summary, as are
+files that do not decode or parse. Hidden folders (.git, .venv) and __pycache__ are not walked.
+
+Models: `bm25` (default; words with identifiers split, so "read file" meets `read_file`),
+`dense:t5x:<checkpoint_dir>` (a dual encoder, code_t5.dual_encoder) and `dense:hash` (a
+stand-in, not a model: hashed sub-words, for trying the dense path without T5X).
+
+The index folder holds manifest.json (model, count, source root, format) and one data folder
+(functions.jsonl, one row per function, plus the bm25s or faiss index); a new index is written
+beside the old one and replaces it only once complete, by rewriting the manifest atomically.
+`query` looks for .code_t5_search in the current folder and its parents unless given
+--index_dir.
+"""
+import argparse
+import collections
+import json
+import math
+import os
+import shutil
+import sys
+import textwrap
+import time
+import traceback
+import zlib
+from typing import Optional, Sequence
+
+import numpy as np
+
+from code_t5 import functions as functions_lib
+from code_t5 import retrieval
+from code_t5.corpora import atomic
+
+FORMAT_VERSION = 1
+INDEX_DIR_NAME = ".code_t5_search"
+MANIFEST = "manifest.json"
+METADATA = "functions.jsonl"
+BM25_DIR = "bm25"
+FAISS_FILE = "dense.faiss"
+DATA_PREFIX = "data-"
+EMBED_BATCH = 256
+BUILD_HINT = "python -m code_t5.search index <DIR>"
+
+
+class HashEncoder:
+  """A stand-in, not a model: each text is a signed, hashed bag of its identifier sub-words
+  (retrieval.bm25_words, log-scaled counts), L2-normalised. It exists so that the dense path
+  (faiss, persistence, query) can be used and tested without T5X; it ranks like keyword overlap
+  with collisions, so expect worse results than bm25."""
+
+  def __init__(self, dim: int = 256):
+    self.dim = dim
+    self._buckets = {}
+
+  def _bucket(self, word: str) -> tuple[int, float]:
+    if word not in self._buckets:
+      h = zlib.crc32(word.encode("utf-8"))  # stable across processes, unlike hash()
+      self._buckets[word] = (h % self.dim, 1.0 if h >> 31 else -1.0)
+    return self._buckets[word]
+
+  def _embed(self, texts: Sequence[str]) -> np.ndarray:
+    out = np.zeros((len(texts), self.dim), np.float32)
+    for i, text in enumerate(texts):
+      for word, count in collections.Counter(retrieval.bm25_words(text)).items():
+        bucket, sign = self._bucket(word)
+        out[i, bucket] += sign * (1.0 + math.log(count))
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+  def embed_queries(self, texts: list[str]) -> np.ndarray:
+    return self._embed(texts)
+
+  def embed_code(self, texts: list[str]) -> np.ndarray:
+    return self._embed(texts)
+
+
+def load_encoder(spec: str):
+  """An object with embed_queries / embed_code (texts -> L2-normalised float32 rows):
+  `t5x:<checkpoint_dir>` a trained dual encoder, `hash` the stand-in HashEncoder."""
+  if spec == "hash":
+    return HashEncoder()
+  kind, _, location = spec.partition(":")
+  if kind == "t5x" and location:
+    try:
+      from code_t5 import dual_encoder  # pylint: disable=g-import-not-at-top  (T5X; slow)
+    except ImportError as e:
+      raise RuntimeError(f"--model=dense:{spec}: cannot import code_t5.dual_encoder ({e}); "
+                         "it needs T5X installed (see the README).") from None
+    return dual_encoder.load_encoder(location)
+  raise ValueError(f"--model=dense:{spec}: expected dense:hash or dense:t5x:<checkpoint_dir>.")
+
+
+def normalise_model(spec: str) -> str:
+  """The model spec as recorded in the manifest (a checkpoint path made absolute)."""
+  if spec == "bm25" or spec == "dense:hash":
+    return spec
+  if spec.startswith("dense:t5x:") and len(spec) > len("dense:t5x:"):
+    return "dense:t5x:" + os.path.abspath(spec[len("dense:t5x:"):])
+  raise ValueError(f"--model={spec}: expected bm25, dense:hash or dense:t5x:<checkpoint_dir>.")
+
+
+def bm25_text(fn: functions_lib.Function) -> str:
+  """What BM25 matches against: the name and path count as words, beside the source."""
+  return f"{fn.qualname} {fn.path}\n{fn.source}"
+
+
+def dense_text(fn: functions_lib.Function) -> str:
+  """What a dual encoder embeds: the function's code, as in CodeSearchNet's `code` field."""
+  return textwrap.dedent(fn.source)
+
+
+def _embed_code(encoder, texts: list[str], progress: bool) -> np.ndarray:
+  import tqdm  # pylint: disable=g-import-not-at-top
+  parts = []
+  for start in tqdm.tqdm(range(0, len(texts), EMBED_BATCH), desc="embedding", unit="batch",
+                         disable=not progress):
+    batch = texts[start:start + EMBED_BATCH]
+    emb = np.asarray(encoder.embed_code(batch), np.float32)
+    if emb.ndim != 2 or len(emb) != len(batch):
+      raise ValueError(f"{type(encoder).__name__}.embed_code returned shape {emb.shape} for "
+                       f"{len(batch)} texts; expected (texts, dim).")
+    parts.append(emb)
+  return np.concatenate(parts)
+
+
+def default_index_dir(root: str) -> str:
+  return os.path.join(root, INDEX_DIR_NAME)
+
+
+def _check_index_dir(index_dir: str) -> None:
+  """Refuses to write into a folder that holds something other than an index."""
+  names = os.listdir(index_dir) if os.path.isdir(index_dir) else []
+  if MANIFEST not in names and any(not n.startswith(DATA_PREFIX) for n in names):
+    raise ValueError(f"--index_dir={index_dir} holds files but no {MANIFEST}: it is not a "
+                     "code search index. Choose a new or empty folder.")
+
+
+def build(root: str, index_dir: Optional[str] = None, model: str = "bm25",
+          exclude: Sequence[str] = (), workers: int = 1, progress: bool = True) -> dict:
+  """Extracts, indexes and saves the functions under `root`; returns the manifest written."""
+  start = time.perf_counter()
+  root = os.path.abspath(root)
+  if not os.path.isdir(root):
+    raise ValueError(f"{root}: not a folder; index a source tree (a folder of .py files).")
+  model = normalise_model(model)
+  index_dir = os.path.abspath(index_dir or default_index_dir(root))
+  _check_index_dir(index_dir)
+  encoder = load_encoder(model[len("dense:"):]) if model.startswith("dense:") else None
+  found = functions_lib.extract_tree(root, exclude, index_dir, workers, progress)
+  fns = found.functions
+  if not fns:
+    raise ValueError(f"{root}: no Python functions found in {found.files} files (skipped: "
+                     f"{dict(found.skipped) or 'none'}); nothing to index.")
+  extracted = time.perf_counter()
+  data = f"{DATA_PREFIX}{time.time_ns()}"
+  data_dir = os.path.join(index_dir, data)
+  try:
+    os.makedirs(data_dir)
+  except OSError as e:
+    raise OSError(f"cannot write the index to {index_dir} ({e.strerror}); choose a writable "
+                  "folder with --index_dir.") from None
+  try:
+    atomic.write_jsonl(os.path.join(data_dir, METADATA), (fn.to_json() for fn in fns))
+    dim = None
+    if encoder is None:
+      import tqdm  # pylint: disable=g-import-not-at-top
+      words = [retrieval.bm25_words(bm25_text(fn))
+               for fn in tqdm.tqdm(fns, desc="tokenizing", unit="fn", disable=not progress)]
+      retrieval.bm25_index(words).save(
+          os.path.join(data_dir, BM25_DIR), show_progress=False)
+    else:
+      emb = _embed_code(encoder, [dense_text(fn) for fn in fns], progress)
+      dim = emb.shape[1]
+      retrieval.Index.build(emb).save(os.path.join(data_dir, FAISS_FILE))
+    seconds = time.perf_counter() - start
+    manifest = {
+        "format": FORMAT_VERSION, "model": model, "functions": len(fns), "root": root,
+        "data": data, "dim": dim, "exclude": list(exclude),
+        "files": found.files, "parsed_files": found.parsed_files,
+        "skipped": dict(sorted(found.skipped.items())), "skip_examples": found.skip_examples,
+        "unsupported_suffixes": dict(found.unsupported_suffixes.most_common()),
+        "seconds": {"extract": round(extracted - start, 3), "total": round(seconds, 3)},
+        "functions_per_second": round(len(fns) / seconds, 1),
+    }
+    atomic.write_json(os.path.join(index_dir, MANIFEST), manifest, indent=1)
+  except BaseException:
+    shutil.rmtree(data_dir, ignore_errors=True)
+    raise
+  for name in os.listdir(index_dir):  # the old index, and any left by an interrupted build
+    if name.startswith(DATA_PREFIX) and name != data:
+      shutil.rmtree(os.path.join(index_dir, name), ignore_errors=True)
+  return manifest
+
+
+def find_index_dir(start: str = ".") -> str:
+  """The nearest .code_t5_search in `start` or its parents (as git finds .git)."""
+  folder = os.path.abspath(start)
+  while True:
+    if os.path.exists(os.path.join(folder, INDEX_DIR_NAME, MANIFEST)):
+      return os.path.join(folder, INDEX_DIR_NAME)
+    parent = os.path.dirname(folder)
+    if parent == folder:
+      raise FileNotFoundError(f"no code search index in {os.path.abspath(start)} or its "
+                              f"parents; build one with `{BUILD_HINT}` (run queries inside "
+                              "DIR) or pass --index_dir.")
+    folder = parent
+
+
+class Searcher:
+  """A loaded index: the function rows and a bm25s retriever or a faiss index + encoder."""
+
+  def __init__(self, index_dir: str, model: Optional[str] = None):
+    path = os.path.join(index_dir, MANIFEST)
+    if not os.path.exists(path):
+      raise FileNotFoundError(f"--index_dir={index_dir}: no code search index there (no "
+                              f"{MANIFEST}); build one with `{BUILD_HINT} "
+                              f"--index_dir={index_dir}`.")
+    with open(path, encoding="utf-8") as f:
+      try:
+        self.manifest = json.load(f)
+      except ValueError as e:
+        raise ValueError(f"{path}: unreadable manifest ({e}); rebuild the index with "
+                         f"`{BUILD_HINT}`.") from None
+    if self.manifest.get("format") != FORMAT_VERSION:
+      raise ValueError(f"{path}: index format {self.manifest.get('format')}, this version "
+                       f"reads {FORMAT_VERSION}; rebuild it with `{BUILD_HINT}`.")
+    self.model = self.manifest["model"]
+    if model is not None and normalise_model(model) != self.model:
+      raise ValueError(f"--model={model}, but the index at {index_dir} was built with "
+                       f"--model={self.model}; query without --model, or rebuild it with "
+                       f"`python -m code_t5.search index {self.manifest['root']} "
+                       f"--index_dir={index_dir} --model={model}"
+                       f"{''.join(f' --exclude={e}' for e in self.manifest['exclude'])}`.")
+    data_dir = os.path.join(index_dir, self.manifest["data"])
+    with open(os.path.join(data_dir, METADATA), encoding="utf-8") as f:
+      self.functions = [json.loads(line) for line in f]
+    if self.model == "bm25":
+      import bm25s  # pylint: disable=g-import-not-at-top
+      self.bm25 = bm25s.BM25.load(os.path.join(data_dir, BM25_DIR), show_progress=False)
+    else:
+      self.encoder = load_encoder(self.model[len("dense:"):])
+      self.index = retrieval.Index.load(os.path.join(data_dir, FAISS_FILE))
+
+  def search(self, query: str, k: int = 10) -> list[tuple[float, dict]]:
+    """(score, function row), best first; ties in row order. BM25 leaves out rows that share
+    no word with the query."""
+    k = min(k, len(self.functions))
+    if self.model == "bm25":
+      words = [w for w in retrieval.bm25_words(query) if w in self.bm25.vocab_dict]
+      if not words:
+        return []
+      scores = self.bm25.get_scores(words)
+      top = np.argpartition(-scores, k - 1)[:k]
+      top = top[np.lexsort((top, -scores[top]))]
+      return [(float(scores[i]), self.functions[i]) for i in top if scores[i] > 0]
+    q = np.asarray(self.encoder.embed_queries([query]), np.float32)
+    scores, ids = self.index.search(q, k)
+    return [(float(s), self.functions[i]) for s, i in zip(scores[0], ids[0]) if i >= 0]
+
+
+def _display_path(root: str, path: str) -> str:
+  """Relative to the current folder when inside it (short, clickable), else absolute."""
+  full = os.path.join(root, path)
+  rel = os.path.relpath(full)
+  return full if rel.startswith("..") else rel
+
+
+def snippet(fn: dict, width: int = 100) -> list[str]:
+  """The signature (from the `def`, decorators left out, at most 3 lines), then the docstring's
+  first line, or the first line of the body when there is none."""
+  source = fn["source"].splitlines()
+  rest = [s.strip() for s in source[len(source) - (fn["end_line"] - fn["line"]) - 1:]]
+  rest = [s for s in rest if s and not s.startswith("#")]
+  end = next((i + 1 for i, s in enumerate(rest[:3]) if s.endswith(":")), min(3, len(rest)))
+  doc = fn["docstring"].strip()
+  out = rest[:end] + ([doc.splitlines()[0]] if doc else rest[end:end + 1])
+  return [s if len(s) <= width else s[:width - 3] + "..." for s in out]
+
+
+def query(index_dir: Optional[str], text: str, k: int = 10, model: Optional[str] = None,
+          as_json: bool = False) -> None:
+  if not text.strip():
+    raise ValueError("empty query; ask in English, e.g. "
+                     "`python -m code_t5.search query \"parse a date string\"`.")
+  if k < 1:
+    raise ValueError(f"-k {k}: ask for at least 1 result.")
+  start = time.perf_counter()
+  searcher = Searcher(os.path.abspath(index_dir or find_index_dir()), model)
+  loaded = time.perf_counter()
+  results = searcher.search(text, k)
+  latency_ms = 1000 * (time.perf_counter() - loaded)
+  load_ms = 1000 * (loaded - start)
+  root = searcher.manifest["root"]
+  if as_json:
+    print(json.dumps({
+        "query": text, "model": searcher.model, "root": root,
+        "latency_ms": round(latency_ms, 3), "load_ms": round(load_ms, 3),
+        "results": [{"rank": r, "score": score, "path": fn["path"], "line": fn["line"],
+                     "end_line": fn["end_line"], "qualname": fn["qualname"],
+                     "docstring": fn["docstring"].strip().split("\n")[0],
+                     "file": os.path.join(root, fn["path"])}
+                    for r, (score, fn) in enumerate(results, 1)]}, indent=1))
+    return
+  for score, fn in results:
+    print(f"{_display_path(root, fn['path'])}:{fn['line']}  {fn['qualname']}  {score:.4f}")
+    for line in snippet(fn):
+      print(f"    {line}")
+  if not results:
+    print("no matches: no indexed function shares a word with the query.")
+  print(f"\n{len(results)} results in {latency_ms:.1f} ms ({searcher.model}, "
+        f"{len(searcher.functions)} functions; index loaded in {load_ms:.0f} ms)")
+
+
+def print_summary(manifest: dict, index_dir: str) -> None:
+  seconds = manifest["seconds"]["total"]
+  print(f"\nIndexed {manifest['root']} -> {index_dir} in {seconds:.1f} s "
+        f"(--model={manifest['model']})")
+  print(f"  files       {manifest['files']} ({manifest['parsed_files']} Python files parsed)")
+  print(f"  functions   {manifest['functions']} ({manifest['functions_per_second']:.0f} "
+        f"functions/s; extraction {manifest['seconds']['extract']:.1f} s)")
+  skipped = manifest["skipped"]
+  print(f"  skipped     {', '.join(f'{r} {n}' for r, n in skipped.items()) or 'none'}")
+  if skipped.get("unsupported_language"):
+    top = list(manifest["unsupported_suffixes"].items())[:6]
+    print(f"    unsupported_language: {', '.join(f'{s} {n}' for s, n in top)}"
+          f"{', ...' if len(manifest['unsupported_suffixes']) > 6 else ''} "
+          "(only Python is indexed yet)")
+  for reason, example in manifest["skip_examples"].items():
+    if reason != "unsupported_language":
+      print(f"    e.g. {reason}: {example}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  parser = argparse.ArgumentParser(prog="python -m code_t5.search", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+  commands = parser.add_subparsers(dest="command", required=True)
+  index = commands.add_parser(
+      "index", help="index the Python functions under DIR",
+      description="Indexes the Python functions, async functions and methods under DIR. Other "
+      "languages are not indexed yet: their files are counted as unsupported_language in the "
+      "summary, beside files that do not decode or parse.")
+  index.add_argument("dir", metavar="DIR", help="the source tree")
+  index.add_argument("--index_dir", help=f"where to write the index (default: "
+                     f"DIR/{INDEX_DIR_NAME}); an existing index is replaced once the new one "
+                     "is complete")
+  index.add_argument("--model", default="bm25", help="bm25 (default), dense:t5x:<checkpoint "
+                     "dir> (a dual encoder) or dense:hash (a stand-in, not a model)")
+  index.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                     help="leave out folders whose name or path under DIR matches (repeatable,"
+                     " e.g. --exclude=site-packages)")
+  index.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                     help="processes that parse files; the index does not depend on it "
+                     "(default: the number of CPUs, %(default)s)")
+  index.add_argument("--no_progress", action="store_true", help="no progress bars")
+  ask = commands.add_parser("query", help="print the functions that best answer a question")
+  ask.add_argument("text", metavar="QUESTION", help="in English, e.g. \"parse a date string\"")
+  ask.add_argument("--index_dir", help=f"the index (default: the nearest {INDEX_DIR_NAME} in "
+                   "the current folder or its parents)")
+  ask.add_argument("-k", "--k", type=int, default=10, help="results (default: %(default)s)")
+  ask.add_argument("--model", help="fail unless the index was built with this model")
+  ask.add_argument("--json", action="store_true", help="print machine-readable results")
+  args = parser.parse_args(argv)
+  try:
+    if args.command == "index":
+      index_dir = os.path.abspath(args.index_dir or default_index_dir(args.dir))
+      manifest = build(args.dir, index_dir, args.model, args.exclude, args.workers,
+                       not args.no_progress)
+      print_summary(manifest, index_dir)
+    else:
+      query(args.index_dir, args.text, args.k, args.model, args.json)
+  except (ValueError, OSError, RuntimeError) as e:
+    if args.debug:
+      traceback.print_exc()
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

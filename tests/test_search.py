@@ -1,0 +1,244 @@
+"""Code search: function extraction, the index/query CLI (bm25 and the dense:hash stand-in),
+persistence and errors. Offline; the trees are written by the tests."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from code_t5 import functions
+from code_t5 import retrieval
+from code_t5 import search
+
+MODULE = textwrap.dedent('''\
+    import functools
+
+
+    @functools.lru_cache()
+    def cached(x):
+      """Decorated: the line is the def's, the source starts at the decorator."""
+      return x
+
+
+    class Reader:
+
+      def read(self, path):
+        def helper(line):
+          return line.strip()
+        return [helper(l) for l in open(path)]
+
+      async def fetch(self, url):
+        """Async method."""
+
+      class Inner:
+        @staticmethod
+        def deep():
+          pass
+
+
+    async def main():
+      class Local:
+        def method(self):
+          pass
+
+
+    if True:
+      def conditional():
+        pass
+    ''')
+
+# name -> (line, end_line), as Python's __qualname__ spells the name.
+EXPECTED = {
+    "cached": (5, 7), "Reader.read": (12, 15), "Reader.read.<locals>.helper": (13, 14),
+    "Reader.fetch": (17, 18), "Reader.Inner.deep": (22, 23), "main": (26, 29),
+    "main.<locals>.Local.method": (28, 29), "conditional": (33, 34)}
+
+LEVENSHTEIN = textwrap.dedent('''\
+    """Text utilities."""
+
+
+    def shout(text):
+      """Upper-cases text."""
+      return text.upper()
+
+
+    def levenshtein_distance(source, target):
+      """Levenshtein edit distance between two strings."""
+      previous = list(range(len(target) + 1))
+      for i, s in enumerate(source, 1):
+        current = [i]
+        for j, t in enumerate(target, 1):
+          current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (s != t)))
+        previous = current
+      return previous[-1]
+    ''')
+
+SEARCH_TREE = {
+    "pkg/text.py": LEVENSHTEIN,
+    "pkg/net.py": textwrap.dedent('''\
+        def send_request(url, payload):
+          """Sends an HTTP POST request with a JSON payload and returns the response."""
+          return url, payload
+
+
+        def parse_header(raw):
+          """Splits an HTTP header line into name and value."""
+          name, _, value = raw.partition(":")
+          return name.strip(), value.strip()
+        '''),
+    "pkg/files.py": textwrap.dedent('''\
+        class Archive:
+          def extract_all(self, folder):
+            """Unpacks every member of the zip archive into a folder."""
+            return folder
+        '''),
+    "web/app.js": "function hello() { return 1; }\n",
+}
+LEVENSHTEIN_LINE = 9
+
+
+def write_tree(root, files: dict) -> str:
+  for path, text in files.items():
+    full = os.path.join(root, path)
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "wb") as f:
+      f.write(text if isinstance(text, bytes) else text.encode("utf-8"))
+  return str(root)
+
+
+def cli(*args: str, cwd) -> subprocess.CompletedProcess:
+  """`python -m code_t5.search ...` in a new process, as a user runs it."""
+  env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(search.__file__))}
+  return subprocess.run([sys.executable, "-m", "code_t5.search", *args], cwd=cwd, env=env,
+                        capture_output=True, text=True, timeout=300)
+
+
+def test_extraction_names_lines_and_skips(tmp_path):
+  root = write_tree(tmp_path, {
+      "pkg/mod.py": MODULE,
+      "pkg/broken.py": "def f(:\n  pass\n",
+      "pkg/latin1.py": b"def caf\xe9():\n  pass\n",
+      "pkg/declared.py": b"# -*- coding: latin-1 -*-\ndef declared():\n  '''caf\xe9'''\n",
+      "web/app.js": "function hello() {}\n",
+      ".git/hook.py": "def hidden(): pass\n",
+      "pkg/__pycache__/mod.py": "def cached_copy(): pass\n"})
+  found = functions.extract_tree(root, progress=False)
+  by_name = {(f.path, f.qualname): f for f in found.functions}
+  assert [f.qualname for f in found.functions if f.path == "pkg/mod.py"] == list(EXPECTED)
+  assert {q: (by_name["pkg/mod.py", q].line, by_name["pkg/mod.py", q].end_line)
+          for q in EXPECTED} == EXPECTED
+  cached = by_name["pkg/mod.py", "cached"]
+  assert cached.source.startswith("@functools.lru_cache()\ndef cached(x):")
+  assert cached.docstring.startswith("Decorated:")
+  assert by_name["pkg/mod.py", "Reader.fetch"].docstring == "Async method."
+  assert by_name["pkg/declared.py", "declared"].docstring == "caf\xe9"  # PEP 263 respected
+  assert found.files == 5 and found.parsed_files == 2
+  assert dict(found.skipped) == {"syntax_error": 1, "undecodable": 1,
+                                 "unsupported_language": 1}
+  assert found.skip_examples["syntax_error"].startswith("pkg/broken.py:1")
+  assert found.skip_examples["undecodable"].startswith("pkg/latin1.py")
+  assert dict(found.unsupported_suffixes) == {".js": 1}
+  again = functions.extract_tree(root, workers=2, progress=False)
+  assert again.functions == found.functions and again.skipped == found.skipped
+
+
+def test_hash_encoder_is_deterministic_and_normalised():
+  encoder = search.load_encoder("hash")
+  emb = encoder.embed_code(["def read_file(path): pass", ""])
+  assert emb.dtype == np.float32 and emb.shape == (2, 256)
+  assert np.isclose(np.linalg.norm(emb[0]), 1.0) and not emb[1].any()
+  np.testing.assert_array_equal(emb[:1], search.HashEncoder().embed_queries(
+      ["def read_file(path): pass"]))
+
+
+@pytest.mark.parametrize("model", ["bm25", "dense:hash"])
+def test_cli_index_then_query_in_new_processes(tmp_path, model):
+  root = write_tree(tmp_path / "src", SEARCH_TREE)
+  built = cli("index", root, f"--model={model}", cwd=tmp_path)
+  assert built.returncode == 0, built.stderr
+  assert "functions   5" in built.stdout and "unsupported_language 1" in built.stdout
+  assert "functions/s" in built.stdout
+  with open(os.path.join(root, search.INDEX_DIR_NAME, search.MANIFEST)) as f:
+    manifest = json.load(f)
+  assert manifest["model"] == model and manifest["functions"] == 5
+  assert manifest["root"] == root and manifest["format"] == search.FORMAT_VERSION
+
+  # From a folder inside the tree: the index is found in a parent, paths print relative.
+  asked = cli("query", "edit distance between two strings", "-k", "3",
+              cwd=os.path.join(root, "pkg"))
+  assert asked.returncode == 0, asked.stderr
+  first = asked.stdout.splitlines()[0]
+  assert first.startswith(f"text.py:{LEVENSHTEIN_LINE}  levenshtein_distance  "), asked.stdout
+  assert "Levenshtein edit distance between two strings." in asked.stdout
+  assert " ms (" in asked.stdout.splitlines()[-1]
+
+  if model == "bm25":
+    as_json = cli("query", "send an http request", "--json", "-k", "2", "--model=bm25",
+                  f"--index_dir={os.path.join(root, search.INDEX_DIR_NAME)}", cwd=tmp_path)
+    assert as_json.returncode == 0, as_json.stderr
+    out = json.loads(as_json.stdout)
+    assert out["model"] == "bm25" and out["latency_ms"] > 0 and len(out["results"]) == 2
+    top = out["results"][0]
+    assert (top["path"], top["line"], top["qualname"]) == ("pkg/net.py", 1, "send_request")
+    assert top["file"] == os.path.join(root, "pkg/net.py")
+
+
+def test_missing_index_is_exit_2_with_the_fix(tmp_path):
+  result = cli("query", "anything", cwd=tmp_path)
+  assert result.returncode == 2
+  assert "no code search index" in result.stderr and "code_t5.search index" in result.stderr
+  assert "Traceback" not in result.stderr
+
+
+def test_errors_exit_2_without_traceback(tmp_path, capsys):
+  root = write_tree(tmp_path / "src", SEARCH_TREE)
+  index_dir = str(tmp_path / "index")
+  search.build(root, index_dir, "bm25", progress=False)
+  cases = {
+      ("query", "   ", f"--index_dir={index_dir}"): "empty query",
+      ("query", "distance", f"--index_dir={index_dir}", "--model=dense:hash"):
+          "was built with --model=bm25",
+      ("query", "distance", f"--index_dir={tmp_path}"): "no code search index there",
+      ("index", str(tmp_path / "nowhere")): "not a folder",
+      ("index", root, "--model=dense:bert"): "expected bm25, dense:hash or dense:t5x",
+      ("index", root, f"--index_dir={tmp_path / 'src' / 'pkg'}"): "not a code search index",
+  }
+  for argv, message in cases.items():
+    assert search.main(list(argv)) == 2, argv
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, (argv, err)
+
+
+def test_reindex_replaces_only_when_complete(tmp_path, monkeypatch):
+  root = write_tree(tmp_path / "src", SEARCH_TREE)
+  index_dir = str(tmp_path / "index")
+  search.build(root, index_dir, "bm25", progress=False)
+
+  def broken(*args, **kwargs):
+    raise RuntimeError("disk full")
+
+  monkeypatch.setattr(retrieval.Index, "build", broken)
+  with pytest.raises(RuntimeError):
+    search.build(root, index_dir, "dense:hash", progress=False)
+  searcher = search.Searcher(index_dir)  # the old index, whole
+  assert searcher.model == "bm25"
+  assert searcher.search("levenshtein", 1)[0][1]["qualname"] == "levenshtein_distance"
+  assert [n for n in os.listdir(index_dir) if n.startswith(search.DATA_PREFIX)] == [
+      searcher.manifest["data"]]
+
+  monkeypatch.undo()
+  search.build(root, index_dir, "dense:hash", progress=False)
+  searcher = search.Searcher(index_dir, model="dense:hash")
+  assert searcher.search("levenshtein edit distance", 1)[0][1]["qualname"] == (
+      "levenshtein_distance")
+  assert len([n for n in os.listdir(index_dir) if n.startswith(search.DATA_PREFIX)]) == 1
+
+
+def test_bm25_query_without_known_words_has_no_results(tmp_path, capsys):
+  root = write_tree(tmp_path / "src", SEARCH_TREE)
+  search.build(root, None, "bm25", progress=False)
+  assert search.main(["query", "zzzz qqqq", f"--index_dir={root}/.code_t5_search"]) == 0
+  assert "no matches" in capsys.readouterr().out
