@@ -12,6 +12,7 @@ import fnmatch
 import io
 import multiprocessing
 import os
+import textwrap
 import tokenize
 from typing import Iterator, Optional, Sequence
 
@@ -100,6 +101,25 @@ def extract_source(text: str, path: str) -> list[Function]:
 
   visit(tree, "")
   return out
+
+
+_NOT_CODE = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+             tokenize.ENDMARKER)
+
+
+def code_tokens(source: str) -> str:
+  """The function's tokens joined by spaces, without comments and without its docstring: the
+  form of CodeSearchNet's `func_code_tokens`, which the dual encoder is trained on."""
+  tree = ast.parse(textwrap.dedent(source))
+  node = tree.body[0] if tree.body else None
+  docstring_line = None
+  if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body and
+      isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant) and
+      isinstance(node.body[0].value.value, str)):
+    docstring_line = node.body[0].lineno
+  tokens = tokenize.generate_tokens(io.StringIO(textwrap.dedent(source)).readline)
+  return " ".join(t.string for t in tokens if t.type not in _NOT_CODE and not (
+      t.type == tokenize.STRING and t.start[0] == docstring_line))
 
 
 def extract_file(root: str, path: str) -> tuple[list[Function], Optional[tuple[str, str]]]:

@@ -189,3 +189,13 @@ def bm25_mrr(split_rows: Sequence[dict], distractors: int = DISTRACTORS, seed: i
   ranks = bm25_ranks([r["docstring_tokens"] for r in split_rows],
                      [r["code_tokens"] for r in split_rows], distractors, seed)
   return _summary(ranks, len(ranks), distractors, ks)
+
+
+def encoder_summary(split_rows: Sequence[dict], encoder, distractors: int = DISTRACTORS,
+                    seed: int = 0, ks: Sequence[int] = (1, 5, 10)) -> dict:
+  """MRR and recall@k of an encoder (embed_queries / embed_code) on exported rows of one split:
+  docstring_tokens against code_tokens, on the candidates `bm25_mrr` uses."""
+  queries = encoder.embed_queries([r["docstring_tokens"] for r in split_rows])
+  code = encoder.embed_code([r["code_tokens"] for r in split_rows])
+  ranks = embedding_ranks(queries, code, distractors, seed)
+  return _summary(ranks, len(ranks), distractors, ks)

@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import textwrap
+import tokenize
 import time
 import traceback
 import zlib
@@ -109,8 +110,13 @@ def bm25_text(fn: functions_lib.Function) -> str:
 
 
 def dense_text(fn: functions_lib.Function) -> str:
-  """What a dual encoder embeds: the function's code, as in CodeSearchNet's `code` field."""
-  return textwrap.dedent(fn.source)
+  """What a dual encoder embeds: the code as CodeSearchNet's `code_tokens` (what it was trained
+  on: tokens joined by spaces, no comments or docstring); the raw source if it cannot be
+  tokenised on its own."""
+  try:
+    return functions_lib.code_tokens(fn.source)
+  except (SyntaxError, tokenize.TokenError):
+    return textwrap.dedent(fn.source)
 
 
 def _embed_code(encoder, texts: list[str], progress: bool) -> np.ndarray:

@@ -2,6 +2,7 @@
 
   python scripts/export_codesearchnet.py --from_disk=~/csn     # *.jsonl[.gz], HF schema
   python scripts/export_codesearchnet.py --languages=python,go # Hugging Face code_search_net
+  python scripts/export_codesearchnet.py --from_source_tree=/usr/lib/python3.11  # no download
 
 Writes <lang>/{train,validation,test}.jsonl and codesearchnet_summary.json to
 $CODE_T5_DATA_DIR/codesearchnet. Rows with no code or no docstring tokens are counted in the
@@ -24,6 +25,9 @@ def main(argv=None) -> int:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--from_disk", help="a *.jsonl[.gz] file, or a folder searched for them, "
                       "in the Hugging Face code_search_net schema (default: download it)")
+  parser.add_argument("--from_source_tree", help="a local Python source tree: its documented "
+                      "functions become (docstring, code) pairs, split 80/10/10 by top-level "
+                      "folder, with CodeSearchNet's filters (a dev dataset, no download)")
   parser.add_argument("--languages", help="comma-separated subset of "
                       f"{','.join(codesearchnet.LANGUAGES)} (default: all; from disk, those "
                       "found)")
@@ -36,7 +40,8 @@ def main(argv=None) -> int:
     out_dir = os.path.expanduser(args.out_dir or paths.codesearchnet_dir())
     languages = [x.strip() for x in args.languages.split(",")] if args.languages else None
     summary = codesearchnet.export(out_dir, args.from_disk and os.path.expanduser(args.from_disk),
-                                   languages)
+                                   languages, args.from_source_tree and
+                                   os.path.expanduser(args.from_source_tree))
     print(f"\nExported CodeSearchNet from {summary['source']} to {out_dir} in "
           f"{time.time() - start:.1f} s")
     print(f"{'language':<12}{'split':<12}{'rows':>10}  skipped")

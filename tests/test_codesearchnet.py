@@ -191,3 +191,57 @@ def test_smoothed_bleu_hand_computed_cases():
   both = metrics.smoothed_bleu(["a b c d e f", "x y"], ["a b c", "x y"])["smoothed_bleu"]
   assert both == pytest.approx((100 * math.exp(-0.75) + 100) / 2)
   assert metrics.exact_match(["a  b"], ["a b"]) == {"exact_match": 100.0}
+
+
+SOURCE_TREE = {
+    "mathx/__init__.py": '''
+def clamp(value, low, high):
+    """Limit a value to the range between low and high."""
+    # comments are not code tokens
+    return max(low, min(high, value))
+
+
+def tiny(x):
+    """Do nothing at all, on purpose."""
+
+
+def undocumented(a, b):
+    total = a + b
+    return total
+''',
+    "textx/words.py": '''
+class Splitter:
+    def __init__(self, sep):
+        """Build a splitter for separator sep."""
+        self.sep = sep
+
+    def split_words(self, text):
+        """Split the text into words at the separator."""
+        parts = text.split(self.sep)
+        return [p for p in parts if p]
+
+    def test_split(self):
+        """Check that splitting works as expected."""
+        assert self.split_words("a b") == ["a", "b"]
+''',
+    "broken.py": "def broken(:\n",
+}
+
+
+def test_export_from_a_local_source_tree_applies_codesearchnet_filters(tmp_path):
+  for rel, text in SOURCE_TREE.items():
+    (tmp_path / "tree" / rel).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "tree" / rel).write_text(text.lstrip("\n"))
+  out = tmp_path / "out"
+  summary = codesearchnet.export(str(out), from_source_tree=str(tmp_path / "tree"),
+                                 splits={"train": 1.0, "validation": 0.0, "test": 0.0})
+  assert summary["languages"]["python"]["train"] == 2  # clamp, Splitter.split_words
+  assert summary["skipped"]["python"]["train"] == {
+      "short_function": 1, "special_method": 1, "test_function": 1}  # undocumented: no pair
+  rows = {r["func_name"]: r for r in codesearchnet.read_split(str(out), "python", "train")}
+  clamp = rows["clamp"]
+  assert clamp["code_tokens"] == "def clamp ( value , low , high ) : return max ( low , min " \
+                                 "( high , value ) )"  # no docstring, no comment
+  assert clamp["docstring_tokens"] == "Limit a value to the range between low and high ."
+  assert clamp["url"].endswith("mathx/__init__.py#L1-L4") and clamp["repo"].endswith("/mathx")
+  assert rows["Splitter.split_words"]["code"].startswith("    def split_words(self, text):")

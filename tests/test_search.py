@@ -242,3 +242,28 @@ def test_bm25_query_without_known_words_has_no_results(tmp_path, capsys):
   search.build(root, None, "bm25", progress=False)
   assert search.main(["query", "zzzz qqqq", f"--index_dir={root}/.code_t5_search"]) == 0
   assert "no matches" in capsys.readouterr().out
+
+
+def test_code_tokens_drop_docstring_and_comments_like_codesearchnet():
+  source = ('    @staticmethod\n    def f(a, b=1):  # adds\n        """Adds them."""\n'
+            '        s = "kept"\n        return a + b\n')
+  assert functions.code_tokens(source) == \
+      '@ staticmethod def f ( a , b = 1 ) : s = "kept" return a + b'
+
+
+def test_eval_script_scores_bm25_and_an_encoder_on_the_same_candidates(tmp_path):
+  import csn_fixtures  # pylint: disable=g-import-not-at-top
+  env = {**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "data")}
+  corpus = csn_fixtures.write_corpus(str(tmp_path / "corpus"))
+  root = os.path.join(os.path.dirname(__file__), "..")
+  assert subprocess.run([sys.executable, f"{root}/scripts/export_codesearchnet.py",
+                         f"--from_disk={corpus}"], env=env, capture_output=True).returncode == 0
+  result = subprocess.run([sys.executable, f"{root}/scripts/eval_code_search.py",
+                           "--split=train", "--model=dense:hash"], env=env, capture_output=True,
+                          text=True)
+  assert result.returncode == 0, result.stderr[-2000:]
+  report = json.loads(result.stdout.splitlines()[-1])
+  assert set(report) == {"bm25", "dense:hash"}
+  for scores in report.values():
+    assert 0 < scores["mrr"] <= 1 and scores["distractors"] == scores["queries"] - 1
+  assert report["bm25"]["mrr"] == 1.0  # each fixture docstring names its function's words

@@ -1,25 +1,34 @@
 """Exports CodeSearchNet to normalised JSON lines, one folder per language.
 
-Sources: the Hugging Face dataset `code_search_net` (one config per language), or local JSON
+Sources: the Hugging Face dataset `code_search_net` (one config per language), local JSON
 lines files in its schema (`*.jsonl` / `*.jsonl.gz`, e.g. written by `Dataset.to_json`), where
-each row's `language` and `split_name` say where it goes. Output, under the chosen folder:
+each row's `language` and `split_name` say where it goes, or a local Python source tree (its
+documented functions, with CodeSearchNet's filters: a dev dataset with no download). Output,
+under the chosen folder:
 
   <lang>/{train,validation,test}.jsonl   repo, path, func_name, language, url, code,
                                          code_tokens, docstring, docstring_tokens
                                          (token lists joined by single spaces)
   codesearchnet_summary.json             rows per language and split, skipped rows by reason
-                                         (empty_code, empty_docstring_tokens), rows of
+                                         (empty_code, empty_docstring_tokens; from a tree
+                                         also short_docstring, short_function,
+                                         test_function, special_method), rows of
                                          languages left out by --languages
 """
 import contextlib
 import glob
 import gzip
+import hashlib
 import json
 import os
+import re
+import sys
+import tokenize
 from typing import Iterable, Iterator, Optional
 
 import tqdm
 
+from code_t5 import functions
 from code_t5.corpora import atomic
 
 LANGUAGES = ("python", "java", "javascript", "go", "php", "ruby")
@@ -35,6 +44,7 @@ SPLIT_NAMES = {"train": "train", "valid": "validation", "validation": "validatio
                "test": "test"}
 HUB_NAME = "code_search_net"
 SUMMARY = "codesearchnet_summary.json"
+DEFAULT_TREE_SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
 
 def output_path(out_dir: str, language: str, split: str) -> str:
@@ -98,6 +108,61 @@ def _read_hub(languages: Iterable[str]) -> tuple[Iterator[tuple[str, str, dict]]
   return rows(), sum(len(s[split]) for s in loaded.values() for split in SPLITS)
 
 
+_WORDS = re.compile(r"\w+|[^\w\s]")
+# CodeSearchNet's own filters (Husain et al. 2019, section 2.2), applied to local trees.
+_SPECIAL = re.compile(r"__\w+__")
+
+
+def _csn_filter(fn: functions.Function, doc_tokens: list[str]) -> Optional[str]:
+  name = fn.qualname.rsplit(".", 1)[-1]
+  if len(doc_tokens) < 3:
+    return "short_docstring"
+  if fn.end_line - fn.line + 1 < 3:
+    return "short_function"
+  if "test" in fn.qualname.lower() or "test" in fn.path.lower().split("/")[0]:
+    return "test_function"
+  if _SPECIAL.fullmatch(name):
+    return "special_method"
+  return None
+
+
+def _read_source_tree(root: str, splits: dict[str, float]
+                      ) -> Iterator[tuple[str, str, dict]]:
+  """CodeSearchNet-style rows from the Python functions of a local tree (e.g. the standard
+  library), split by top-level folder ("repository") hash, so nothing has to be downloaded.
+  Functions without a docstring are not pairs; CodeSearchNet's filters are counted skips."""
+  extraction = functions.extract_tree(root, exclude=("site-packages",), progress=False)
+  for reason, count in extraction.skipped.items():
+    if reason != "unsupported_language":
+      print(f"warning: {count} files not read ({reason}), e.g. "
+            f"{extraction.skip_examples[reason]}", file=sys.stderr)
+  name = os.path.basename(os.path.abspath(root))
+  for fn in extraction.functions:
+    if not fn.docstring:
+      continue
+    repo = f"{name}/{fn.path.split('/')[0].removesuffix('.py')}"
+    doc_tokens = _WORDS.findall(fn.docstring.strip().split("\n\n")[0])
+    try:
+      code_tokens = functions.code_tokens(fn.source).split(" ")
+    except (SyntaxError, tokenize.TokenError):
+      code_tokens = []
+    row = {"repository_name": repo, "func_path_in_repository": fn.path,
+           "func_name": fn.qualname, "whole_func_string": fn.source, "language": "python",
+           "func_code_string": fn.source, "func_code_tokens": code_tokens,
+           "func_documentation_string": fn.docstring, "func_documentation_tokens": doc_tokens,
+           "func_code_url": f"file://{os.path.join(os.path.abspath(root), fn.path)}"
+                            f"#L{fn.line}-L{fn.end_line}",
+           "_skip": _csn_filter(fn, doc_tokens)}
+    bucket = int(hashlib.sha256(repo.encode()).hexdigest(), 16) % 10**6 / 10**6
+    cumulative, split = 0.0, SPLITS[-1]
+    for split_name, fraction in splits.items():
+      cumulative += fraction
+      if bucket < cumulative:
+        split = split_name
+        break
+    yield f"{fn.path}:{fn.line}", split, row
+
+
 def _tokens(row: dict, key: str, where: str) -> str:
   tokens = row[key]
   if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
@@ -136,7 +201,8 @@ def _split(row: dict, where: str) -> str:
 
 
 def export(out_dir: str, from_disk: Optional[str] = None,
-           languages: Optional[Iterable[str]] = None) -> dict:
+           languages: Optional[Iterable[str]] = None, from_source_tree: Optional[str] = None,
+           splits: Optional[dict[str, float]] = None) -> dict:
   """Writes the files above for `languages` (default: all six from the hub; from disk, those
   found); returns the summary (also written as codesearchnet_summary.json). Nothing is
   replaced unless the whole export succeeds."""
@@ -144,7 +210,12 @@ def export(out_dir: str, from_disk: Optional[str] = None,
   unknown = sorted(set(wanted or ()) - set(LANGUAGES))
   if unknown:
     raise ValueError(f"--languages: unknown {unknown}; choose from {', '.join(LANGUAGES)}.")
-  if from_disk:
+  if from_source_tree:
+    if not os.path.isdir(from_source_tree):
+      raise FileNotFoundError(f"--from_source_tree={from_source_tree}: not a folder.")
+    rows, total = _read_source_tree(from_source_tree, splits or DEFAULT_TREE_SPLITS), None
+    from_disk = from_source_tree
+  elif from_disk:
     rows, total = _read_disk(from_disk), None
   else:
     rows, total = _read_hub(wanted or LANGUAGES)
@@ -165,6 +236,7 @@ def export(out_dir: str, from_disk: Optional[str] = None,
 
     for where, split, row in tqdm.tqdm(rows, desc="CodeSearchNet", unit="row", total=total):
       out, reason = normalise(row, where)
+      reason = reason or row.get("_skip")
       lang = out["language"]
       if lang not in LANGUAGES:
         raise ValueError(f"{where}: language {lang!r} is not one of {', '.join(LANGUAGES)}.")
