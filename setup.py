@@ -59,6 +59,7 @@ setuptools.setup(
             "grain==0.2.12",  # airio's pin
             "fiddle>=0.2.5", "jaxtyping", "cached_property", "chex", "clu", "optax",
             "orbax-checkpoint>=0.5", "tensorstore>=0.1.20", "tensorboard",
+            "tensorflow-serving-api",  # t5x.export (runs/export_lm.gin)
         ],
     },
 )

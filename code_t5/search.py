@@ -287,19 +287,39 @@ def snippet(fn: dict, width: int = 100) -> list[str]:
   return [s if len(s) <= width else s[:width - 3] + "..." for s in out]
 
 
-def query(index_dir: Optional[str], text: str, k: int = 10, model: Optional[str] = None,
-          as_json: bool = False) -> None:
-  if not text.strip():
+def query(index_dir: Optional[str], text: Optional[str], k: int = 10,
+          model: Optional[str] = None, as_json: bool = False) -> None:
+  """Answers `text`; with no text, each line of stdin (a prompt on a terminal), loading the
+  index once, so an interactive session pays the start-up only once."""
+  if text is not None and not text.strip():
     raise ValueError("empty query; ask in English, e.g. "
                      "`python -m code_t5.search query \"parse a date string\"`.")
   if k < 1:
     raise ValueError(f"-k {k}: ask for at least 1 result.")
   start = time.perf_counter()
   searcher = Searcher(os.path.abspath(index_dir or find_index_dir()), model)
-  loaded = time.perf_counter()
+  load_ms = 1000 * (time.perf_counter() - start)
+  if text is not None:
+    _answer(searcher, text, k, as_json, load_ms)
+    return
+  interactive = sys.stdin.isatty()
+  if interactive:
+    print(f"{len(searcher.functions)} functions ({searcher.model}); one question per line, "
+          "Ctrl-D to quit.")
+  while True:
+    if interactive:
+      print("search> ", end="", flush=True)
+    line = sys.stdin.readline()
+    if not line:
+      break
+    if line.strip():
+      _answer(searcher, line.strip(), k, as_json, load_ms)
+
+
+def _answer(searcher: "Searcher", text: str, k: int, as_json: bool, load_ms: float) -> None:
+  start = time.perf_counter()
   results = searcher.search(text, k)
-  latency_ms = 1000 * (time.perf_counter() - loaded)
-  load_ms = 1000 * (loaded - start)
+  latency_ms = 1000 * (time.perf_counter() - start)
   root = searcher.manifest["root"]
   if as_json:
     print(json.dumps({
@@ -364,7 +384,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                      "(default: the number of CPUs, %(default)s)")
   index.add_argument("--no_progress", action="store_true", help="no progress bars")
   ask = commands.add_parser("query", help="print the functions that best answer a question")
-  ask.add_argument("text", metavar="QUESTION", help="in English, e.g. \"parse a date string\"")
+  ask.add_argument("text", metavar="QUESTION", nargs="?", help="in English, e.g. \"parse a "
+                   "date string\"; without it, one question per line of stdin (interactive "
+                   "on a terminal: the index is loaded once)")
   ask.add_argument("--index_dir", help=f"the index (default: the nearest {INDEX_DIR_NAME} in "
                    "the current folder or its parents)")
   ask.add_argument("-k", "--k", type=int, default=10, help="results (default: %(default)s)")

@@ -185,6 +185,16 @@ def test_cli_index_then_query_in_new_processes(tmp_path, model):
     assert (top["path"], top["line"], top["qualname"]) == ("pkg/net.py", 1, "send_request")
     assert top["file"] == os.path.join(root, "pkg/net.py")
 
+    # No question: one per line of stdin, the index loaded once.
+    piped = subprocess.run(
+        [sys.executable, "-m", "code_t5.search", "query", "--json", "-k", "1",
+         f"--index_dir={os.path.join(root, search.INDEX_DIR_NAME)}"], cwd=tmp_path,
+        input="send an http request\n\nsplit a header line\n", capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(search.__file__))})
+    assert piped.returncode == 0, piped.stderr[-2000:]
+    answers = json.loads("[" + piped.stdout.replace("}\n{", "},\n{") + "]")
+    assert [a["results"][0]["qualname"] for a in answers] == ["send_request", "parse_header"]
+
 
 def test_missing_index_is_exit_2_with_the_fix(tmp_path):
   result = cli("query", "anything", cwd=tmp_path)
@@ -267,3 +277,4 @@ def test_eval_script_scores_bm25_and_an_encoder_on_the_same_candidates(tmp_path)
   for scores in report.values():
     assert 0 < scores["mrr"] <= 1 and scores["distractors"] == scores["queries"] - 1
   assert report["bm25"]["mrr"] == 1.0  # each fixture docstring names its function's words
+
