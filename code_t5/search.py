@@ -155,8 +155,11 @@ def build(root: str, index_dir: Optional[str] = None, model: str = "bm25",
   model = normalise_model(model)
   index_dir = os.path.abspath(index_dir or default_index_dir(root))
   _check_index_dir(index_dir)
-  encoder = load_encoder(model[len("dense:"):]) if model.startswith("dense:") else None
+  if model.startswith("dense:t5x:") and not os.path.exists(model[len("dense:t5x:"):]):
+    raise ValueError(f"--model={model}: no such checkpoint or model folder.")
+  # Parse (in forked workers) before the encoder starts JAX's threads: fork after is unsafe.
   found = functions_lib.extract_tree(root, exclude, index_dir, workers, progress)
+  encoder = load_encoder(model[len("dense:"):]) if model.startswith("dense:") else None
   fns = found.functions
   if not fns:
     raise ValueError(f"{root}: no Python functions found in {found.files} files (skipped: "
