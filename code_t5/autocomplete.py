@@ -127,6 +127,20 @@ def replay_queries(text: str) -> list[tuple[str, str]]:
   return [(" ".join(pieces[:i]).strip(), pieces[i]) for i in range(1, len(pieces))]
 
 
+def rests_of_lines(text: str) -> list[str]:
+  """For each replay query (same order as `replay_queries`), the true rest of its line: the
+  text after the prefix up to the end of that line, stripped. The full-line variant compares
+  the top suggestion with it; "" (not scored) where the prefix ends its line, since the
+  stripped prefix no longer shows the line break."""
+  pieces = text.split(" ")
+  rests, end = [], 0
+  for i in range(1, len(pieces)):
+    end += len(pieces[i - 1]) + (i > 1)  # == len(" ".join(pieces[:i]))
+    ends_line = text[:end].rstrip(" \t").endswith("\n")
+    rests.append("" if ends_line else text[end:].split("\n", 1)[0].strip())
+  return rests
+
+
 def is_hit(word: str, suggestions: Sequence[str]) -> bool:
   """A hit when the true next word is a substring of any suggestion."""
   return any(word in s for s in suggestions)

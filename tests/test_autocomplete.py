@@ -35,6 +35,15 @@ def test_replay_protocol_counts_words_minus_one():
   assert autocomplete.is_exact_next_word("os.path", [" os.path x"])
 
 
+def test_full_line_variant_pairs_each_query_with_the_rest_of_its_line():
+  text = "import os\nx = foo(a, b)\nreturn x"
+  assert [w for _, w in autocomplete.replay_queries(text)] == [
+      "os\nx", "=", "foo(a,", "b)\nreturn", "x"]
+  # After "import os\nx" the line "x = foo(a, b)" continues with "= foo(a, b)".
+  assert autocomplete.rests_of_lines(text) == ["os", "= foo(a, b)", "foo(a, b)", "b)", "x"]
+  assert autocomplete.rests_of_lines("a\n b") == [""]  # the prefix "a" ended its line
+
+
 @pytest.fixture(scope="module")
 def client():
   app = serve.create_app(autocomplete.NGramCompleter(CORPUS))
@@ -111,6 +120,8 @@ def test_replay_script_reports_accuracy(live_server):
   report = json.loads(result.stdout)
   assert report["files"] == 2 and report["queries"] > 10
   assert 0 < report["exact_next_word"] <= report["accuracy"] <= 1
+  assert report["full_line_queries"] > 0
+  assert 0 <= report["full_line_exact_match"] <= report["full_line_edit_similarity"] <= 100
   again = run_script("eval_autocomplete.py", url, str(src), "--files=2", "--seed=1")
   assert json.loads(again.stdout)["accuracy"] == report["accuracy"]  # deterministic
   result = run_script("eval_autocomplete.py", url, str(src / "none"))
