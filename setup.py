@@ -42,6 +42,9 @@ setuptools.setup(
         # Code search evaluation (code_t5.retrieval): faiss index, BM25 baseline. faiss-cpu
         # 1.15.1 is tested with numpy 1.26 (Mesh TF stack) and 2.x; bm25s needs only numpy.
         "faiss-cpu>=1.15.1", "bm25s>=0.3.16",
+        # Code search over Java, JavaScript, Go, PHP and Ruby trees (code_t5.functions).
+        "tree-sitter>=0.25", "tree-sitter-java", "tree-sitter-javascript", "tree-sitter-go",
+        "tree-sitter-php", "tree-sitter-ruby",
         # t5 0.9.4's real needs (installed without its declared nightlies).
         "babel", "immutabledict", "mesh-tensorflow[transformer]>=0.1.21", "nltk", "pandas",
         "rouge-score", "scikit-learn", "scipy", "six", "transformers",

@@ -1,6 +1,7 @@
-"""Functions of a source tree, for code search: Python via the standard `ast` module.
-
-Other languages are not extracted yet; their files are counted as `unsupported_language`.
+"""Functions of a source tree, for code search: Python via the standard `ast` module; Java,
+JavaScript, Go, PHP and Ruby (the other CodeSearchNet languages) via tree-sitter grammars, the
+parser CodeSearchNet itself used. Files of other languages are counted as
+`unsupported_language`.
 Order is deterministic: files by sorted path (folders walked in sorted order), functions in
 source order (an outer function before the functions nested in it).
 """
@@ -9,14 +10,30 @@ import collections
 import contextlib
 import dataclasses
 import fnmatch
+import functools
+import importlib
 import io
 import multiprocessing
 import os
+import re
 import textwrap
 import tokenize
 from typing import Iterator, Optional, Sequence
 
-SUPPORTED_SUFFIXES = (".py",)
+# suffix -> (grammar module, its language function, node types that are functions). The
+# comment right before a function is its docstring, as CodeSearchNet took it.
+TREE_SITTER = {
+    ".java": ("tree_sitter_java", "language", ("method_declaration", "constructor_declaration")),
+    ".js": ("tree_sitter_javascript", "language",
+            ("function_declaration", "generator_function_declaration", "method_definition")),
+    ".go": ("tree_sitter_go", "language", ("function_declaration", "method_declaration")),
+    ".php": ("tree_sitter_php", "language_php", ("function_definition", "method_declaration")),
+    ".rb": ("tree_sitter_ruby", "language", ("method", "singleton_method")),
+}
+# Nodes whose name prefixes the functions inside them (Class.method).
+_CONTAINERS = ("class_declaration", "interface_declaration", "enum_declaration", "class",
+               "module", "trait_declaration")
+SUPPORTED_SUFFIXES = (".py",) + tuple(TREE_SITTER)
 # Folders never walked: hidden ones (.git, .venv, the search index itself) and byte code.
 SKIPPED_DIRS = ("__pycache__",)
 # Nodes that can hold statements: a def is a statement, so expressions need not be walked.
@@ -122,15 +139,70 @@ def code_tokens(source: str) -> str:
       t.type == tokenize.STRING and t.start[0] == docstring_line))
 
 
+@functools.lru_cache(maxsize=None)
+def _parser(suffix: str):
+  """A tree-sitter parser for `suffix`, or None if its grammar is not installed."""
+  module, function, _ = TREE_SITTER[suffix]
+  try:
+    import tree_sitter  # pylint: disable=g-import-not-at-top
+    grammar = importlib.import_module(module)
+  except ImportError:
+    return None
+  return tree_sitter.Parser(tree_sitter.Language(getattr(grammar, function)()))
+
+
+def _comment_text(text: str) -> str:
+  """A comment without its markers: /** ... */, //, #, and leading * of block lines."""
+  text = re.sub(r"^/\*+|\*+/$", "", text.strip())
+  lines = [re.sub(r"^\s*(//+|#+|\*+)", "", line).strip() for line in text.splitlines()]
+  return "\n".join(line for line in lines if line).strip()
+
+
+def extract_tree_sitter(data: bytes, path: str, suffix: str) -> list[Function]:
+  """The functions of one Java/JavaScript/Go/PHP/Ruby file (tree-sitter tolerates syntax
+  errors, as editors do, so a broken file still yields the functions it can read)."""
+  kinds = TREE_SITTER[suffix][2]
+  out = []
+
+  def visit(node, prefix: str) -> None:
+    for child in node.named_children:
+      name = child.child_by_field_name("name")
+      if child.type in kinds and name is not None:
+        qualname = prefix + name.text.decode("utf-8", "replace")
+        docstring = ""
+        before = child.prev_named_sibling
+        if before is not None and "comment" in before.type and \
+            before.end_point[0] >= child.start_point[0] - 1:
+          docstring = _comment_text(before.text.decode("utf-8", "replace"))
+        out.append(Function(path, qualname, child.start_point[0] + 1, child.end_point[0] + 1,
+                            docstring, data[child.start_byte:child.end_byte].decode(
+                                "utf-8", "replace")))
+        visit(child, qualname + ".<locals>.")
+      elif child.type in _CONTAINERS and name is not None:
+        visit(child, prefix + name.text.decode("utf-8", "replace") + ".")
+      else:
+        visit(child, prefix)
+
+  visit(_parser(suffix).parse(data).root_node, "")
+  return out
+
+
 def extract_file(root: str, path: str) -> tuple[list[Function], Optional[tuple[str, str]]]:
   """(functions of `root/path`, None), or ([], (skip reason, example)) when it is left out."""
-  if not path.endswith(SUPPORTED_SUFFIXES):
+  suffix = os.path.splitext(path)[1]
+  if suffix not in SUPPORTED_SUFFIXES or (suffix in TREE_SITTER and _parser(suffix) is None):
     return [], ("unsupported_language", path)
   try:
     with open(os.path.join(root, path), "rb") as f:
       data = f.read()
   except OSError as e:
     return [], ("unreadable", f"{path} ({e.strerror})")
+  if suffix in TREE_SITTER:
+    try:
+      data.decode("utf-8")
+    except UnicodeDecodeError as e:
+      return [], ("undecodable", f"{path} ({e})")
+    return extract_tree_sitter(data, path, suffix), None
   try:
     text = decode(data)
   except (SyntaxError, UnicodeDecodeError, LookupError) as e:

@@ -3,9 +3,10 @@
   python -m code_t5.search index DIR [--index_dir=DIR/.code_t5_search] [--model=bm25]
   python -m code_t5.search query "parse a date string" [--index_dir=...] [-k 10] [--json]
 
-Indexed: Python functions, async functions and methods (parsed with `ast`). Other languages are
-not indexed yet: their files are counted as `unsupported_language` in the summary, as are
-files that do not decode or parse. Hidden folders (.git, .venv) and __pycache__ are not walked.
+Indexed: Python functions, async functions and methods (parsed with `ast`), and the functions
+and methods of Java, JavaScript, Go, PHP and Ruby files (tree-sitter). Other languages' files
+are counted as `unsupported_language` in the summary, as are files that do not decode or
+parse. Hidden folders (.git, .venv) and __pycache__ are not walked.
 
 Models: `bm25` (default; words with identifiers split, so "read file" meets `read_file`),
 `dense:t5x:<checkpoint_dir>` (a dual encoder, code_t5.dual_encoder) and `dense:hash` (a
@@ -162,7 +163,7 @@ def build(root: str, index_dir: Optional[str] = None, model: str = "bm25",
   encoder = load_encoder(model[len("dense:"):]) if model.startswith("dense:") else None
   fns = found.functions
   if not fns:
-    raise ValueError(f"{root}: no Python functions found in {found.files} files (skipped: "
+    raise ValueError(f"{root}: no functions found in {found.files} files (skipped: "
                      f"{dict(found.skipped) or 'none'}); nothing to index.")
   extracted = time.perf_counter()
   data = f"{DATA_PREFIX}{time.time_ns()}"
@@ -357,7 +358,7 @@ def print_summary(manifest: dict, index_dir: str) -> None:
     top = list(manifest["unsupported_suffixes"].items())[:6]
     print(f"    unsupported_language: {', '.join(f'{s} {n}' for s, n in top)}"
           f"{', ...' if len(manifest['unsupported_suffixes']) > 6 else ''} "
-          "(only Python is indexed yet)")
+          "(indexed: Python, Java, JavaScript, Go, PHP, Ruby)")
   for reason, example in manifest["skip_examples"].items():
     if reason != "unsupported_language":
       print(f"    e.g. {reason}: {example}")
@@ -369,10 +370,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
   commands = parser.add_subparsers(dest="command", required=True)
   index = commands.add_parser(
-      "index", help="index the Python functions under DIR",
-      description="Indexes the Python functions, async functions and methods under DIR. Other "
-      "languages are not indexed yet: their files are counted as unsupported_language in the "
-      "summary, beside files that do not decode or parse.")
+      "index", help="index the functions under DIR",
+      description="Indexes the functions and methods under DIR: Python (ast), Java, "
+      "JavaScript, Go, PHP and Ruby (tree-sitter). Other languages' files are counted as "
+      "unsupported_language in the summary, beside files that do not decode or parse.")
   index.add_argument("dir", metavar="DIR", help="the source tree")
   index.add_argument("--index_dir", help=f"where to write the index (default: "
                      f"DIR/{INDEX_DIR_NAME}); an existing index is replaced once the new one "

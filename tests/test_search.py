@@ -95,7 +95,7 @@ SEARCH_TREE = {
             """Unpacks every member of the zip archive into a folder."""
             return folder
         '''),
-    "web/app.js": "function hello() { return 1; }\n",
+    "web/app.c": "int hello(void) { return 1; }\n",
 }
 LEVENSHTEIN_LINE = 9
 
@@ -122,7 +122,7 @@ def test_extraction_names_lines_and_skips(tmp_path):
       "pkg/broken.py": "def f(:\n  pass\n",
       "pkg/latin1.py": b"def caf\xe9():\n  pass\n",
       "pkg/declared.py": b"# -*- coding: latin-1 -*-\ndef declared():\n  '''caf\xe9'''\n",
-      "web/app.js": "function hello() {}\n",
+      "web/app.c": "int hello(void) { return 1; }\n",
       ".git/hook.py": "def hidden(): pass\n",
       "pkg/__pycache__/mod.py": "def cached_copy(): pass\n"})
   found = functions.extract_tree(root, progress=False)
@@ -140,7 +140,7 @@ def test_extraction_names_lines_and_skips(tmp_path):
                                  "unsupported_language": 1}
   assert found.skip_examples["syntax_error"].startswith("pkg/broken.py:1")
   assert found.skip_examples["undecodable"].startswith("pkg/latin1.py")
-  assert dict(found.unsupported_suffixes) == {".js": 1}
+  assert dict(found.unsupported_suffixes) == {".c": 1}
   again = functions.extract_tree(root, workers=2, progress=False)
   assert again.functions == found.functions and again.skipped == found.skipped
 
@@ -252,6 +252,32 @@ def test_bm25_query_without_known_words_has_no_results(tmp_path, capsys):
   search.build(root, None, "bm25", progress=False)
   assert search.main(["query", "zzzz qqqq", f"--index_dir={root}/.code_t5_search"]) == 0
   assert "no matches" in capsys.readouterr().out
+
+
+OTHER_LANGUAGES = {
+    "A.java": "class Store {\n  /** Saves the record to disk. */\n  void save(Record r) {\n"
+              "    write(r);\n  }\n}\n",
+    "b.js": "// Greets someone by name.\nfunction hello(name) {\n  return 'hi ' + name;\n}\n"
+            "class B { m() { return 1; } }\n",
+    "s.go": "package m\n\n// Sum adds two numbers.\nfunc Sum(a, b int) int {\n  return a + b\n}\n",
+    "c.php": "<?php\n/** Adds. */\nfunction add($a, $b) { return $a + $b; }\n"
+             "class C { public function m() {} }\n",
+    "k.rb": "# Adds two.\ndef add(a, b)\n  a + b\nend\nclass K\n  def m; end\nend\n",
+    "broken.js": "function ok() { return 1; }\nfunction (( {\n",
+}
+
+
+def test_other_codesearchnet_languages_are_extracted_with_tree_sitter(tmp_path):
+  found = functions.extract_tree(write_tree(tmp_path, OTHER_LANGUAGES), progress=False)
+  got = {(f.path, f.qualname): (f.line, f.end_line, f.docstring) for f in found.functions}
+  assert got[("A.java", "Store.save")] == (3, 5, "Saves the record to disk.")
+  assert got[("b.js", "hello")] == (2, 4, "Greets someone by name.")
+  assert got[("b.js", "B.m")][2] == ""
+  assert got[("s.go", "Sum")] == (4, 6, "Sum adds two numbers.")
+  assert got[("c.php", "add")][2] == "Adds." and ("c.php", "C.m") in got
+  assert got[("k.rb", "add")] == (2, 4, "Adds two.") and ("k.rb", "K.m") in got
+  assert ("broken.js", "ok") in got  # tree-sitter reads what it can of a broken file
+  assert not found.skipped
 
 
 def test_code_tokens_drop_docstring_and_comments_like_codesearchnet():
