@@ -10,7 +10,6 @@ directions by default: query -> code and code -> query.
 Needs T5X (not on PyPI); `load_encoder` gives the search CLI the trained encoder.
 """
 import functools
-import glob
 import os
 from typing import Any, Mapping, Optional, Sequence
 
@@ -27,6 +26,7 @@ from t5x import models
 from t5x.examples.t5 import layers
 from t5x.examples.t5 import network
 
+from code_t5 import training
 from code_t5.contrastive import info_nce
 
 FEATURES = {"queries": "query_tokens", "passages": "passage_tokens"}
@@ -208,10 +208,10 @@ def _without_train_script(config: str) -> str:
 
 def latest_checkpoint(path: str) -> str:
   """`path` itself if it is a checkpoint folder, else the newest checkpoint_<step> inside."""
-  steps = sorted(glob.glob(os.path.join(path, "checkpoint_*")),
-                 key=lambda p: int(p.rsplit("_", 1)[-1]) if p.rsplit("_", 1)[-1].isdigit()
-                 else -1)
-  return steps[-1] if steps and not os.path.basename(path).startswith("checkpoint_") else path
+  steps = training.checkpoint_steps(path)
+  if steps and not os.path.basename(path).startswith("checkpoint_"):
+    return os.path.join(path, f"checkpoint_{steps[-1]}")
+  return path
 
 
 @functools.lru_cache(maxsize=2)

@@ -11,16 +11,14 @@ Validation loss is cross-entropy per non-padding target token (reported as `val_
 """
 import argparse
 import dataclasses
-import glob
-import json
 import math
 import os
-import re
 import subprocess
 import sys
 from typing import Optional
 
 from code_t5 import training
+from code_t5.corpora import atomic
 
 GIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gin_configs")
 ENV = {"restore_from": "RESTORE_FROM", "learning_rate": "LEARNING_RATE",
@@ -105,22 +103,14 @@ def check(s: Settings) -> None:
   if s.restore_from not in ("latest", "no") and not os.path.exists(s.restore_from):
     raise ValueError(f"RESTORE_FROM={s.restore_from!r}: use 'latest', 'no' or the path of an "
                      "existing checkpoint")
-  if s.restore_from == "no" and checkpoints(s.model_dir):
+  saved = training.checkpoint_steps(s.model_dir)
+  if s.restore_from == "no" and saved:
     raise ValueError(f"RESTORE_FROM=no but {s.model_dir} already holds checkpoints "
-                     f"(latest: step {checkpoints(s.model_dir)[-1]}); choose an empty "
+                     f"(latest: step {saved[-1]}); choose an empty "
                      "MODEL_DIR, or RESTORE_FROM=latest to resume")
   model = model_gin(s)
   if not os.path.exists(model):
     raise ValueError(f"MODEL_SIZE={s.size!r}: no {model}")
-
-
-def checkpoints(model_dir: str) -> list[int]:
-  """Steps of the checkpoints either trainer left in `model_dir` (T5X checkpoint_<step>/,
-  Mesh TF model.ckpt-<step>.index), ascending."""
-  names = [os.path.basename(p) for p in glob.glob(os.path.join(model_dir, "checkpoint_*"))
-           + glob.glob(os.path.join(model_dir, "model.ckpt-*.index"))]
-  steps = [re.fullmatch(r"(?:checkpoint_|model\.ckpt-)(\d+)(?:\.index)?", n) for n in names]
-  return sorted(int(m.group(1)) for m in steps if m)
 
 
 def model_gin(s: Settings) -> str:
@@ -181,9 +171,7 @@ def mtf_command(s: Settings, steps: int, evaluate: bool) -> list[str]:
 def validation_losses(s: Settings) -> dict[int, float]:
   """{step: cross-entropy per non-padding target token} from the trainer's summaries."""
   if s.trainer == "mtf":
-    return {step: -value for step, value in
-            training.read_scalars(s.model_dir, "neg_log_perplexity").items()
-            if math.isfinite(value)}
+    return training.mtf_validation_losses(s.model_dir)
   # T5X's `loss` adds z-loss; its cross-entropy is averaged over all target positions, so
   # dividing by the non-padding fraction of the same positions leaves cross-entropy per token.
   event_dir = os.path.join(s.model_dir, "training_eval")
@@ -196,8 +184,7 @@ def record(s: Settings, commands: list[list[str]]) -> str:
   """Writes the settings and the trainer commands to MODEL_DIR/launch.json."""
   os.makedirs(s.model_dir, exist_ok=True)
   path = os.path.join(s.model_dir, "launch.json")
-  with open(path, "w") as f:
-    json.dump({"settings": dataclasses.asdict(s), "commands": commands}, f, indent=1)
+  atomic.write_json(path, {"settings": dataclasses.asdict(s), "commands": commands}, indent=1)
   return path
 
 
@@ -215,8 +202,8 @@ def launch(s: Settings, extra: list[str]) -> dict[int, float]:
   else:
     # Mesh TF trains and evaluates in separate runs: train to each validation step, then
     # evaluate that checkpoint, so validation really happens every VAL_EVERY steps.
-    done = max(checkpoints(s.model_dir) or [0])
-    stops = [step for step in range(s.val_every, s.train_steps, s.val_every)] + [s.train_steps]
+    done = max(training.checkpoint_steps(s.model_dir) or [0])
+    stops = [*range(s.val_every, s.train_steps, s.val_every), s.train_steps]
     commands = [cmd + extra for step in stops if step > done
                 for cmd in (mtf_command(s, step, False), mtf_command(s, step, True))]
   print(f"settings recorded in {record(s, commands)}")

@@ -4,6 +4,7 @@ import glob
 import importlib.util
 import math
 import os
+import re
 import subprocess
 import sys
 from typing import Optional
@@ -37,6 +38,21 @@ def read_scalars(event_dir: str, tag: str) -> dict[int, float]:
   return values
 
 
+def checkpoint_steps(model_dir: str) -> list[int]:
+  """Steps of the checkpoints either trainer left in `model_dir` (T5X checkpoint_<step>/,
+  Mesh TF model.ckpt-<step>.index), ascending."""
+  names = [os.path.basename(p) for p in glob.glob(os.path.join(model_dir, "checkpoint_*"))
+           + glob.glob(os.path.join(model_dir, "model.ckpt-*.index"))]
+  steps = [re.fullmatch(r"(?:checkpoint_|model\.ckpt-)(\d+)(?:\.index)?", n) for n in names]
+  return sorted(int(m.group(1)) for m in steps if m)
+
+
+def mtf_validation_losses(model_dir: str) -> dict[int, float]:
+  """{step: cross-entropy per non-padding token} from Mesh TF's perplexity_eval summaries."""
+  return {step: -value for step, value in read_scalars(model_dir, "neg_log_perplexity").items()
+          if math.isfinite(value)}
+
+
 def _run(cmd: list[str], log_path: str) -> None:
   os.makedirs(os.path.dirname(log_path), exist_ok=True)
   with open(log_path, "w") as log:
@@ -62,5 +78,4 @@ def train_mtf(model_dir: str, steps: int) -> dict[int, float]:
   _run(base + ["--gin_file=perplexity_eval.gin", "--gin_param=utils.run.dataset_split="
                "'validation'", f"--gin_param=eval_checkpoint_step=[0, {steps}]"],
        model_dir + ".eval.log")
-  return {step: -value for step, value in
-          read_scalars(model_dir, "neg_log_perplexity").items() if math.isfinite(value)}
+  return mtf_validation_losses(model_dir)
