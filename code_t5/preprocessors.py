@@ -4,19 +4,23 @@ from typing import Mapping, Optional
 import seqio
 import tensorflow as tf
 
+from code_t5 import full_line_cut
+
 
 # Python's str.isspace() set (RE2's \s lacks \v, \x1c-\x1f, \x85 and Unicode spaces), so
 # "blank" means the same here as in the metrics and tests.
 _SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\p{Z}]"
 
 
-@seqio.map_over_dataset(num_seeds=1)
-def _cut_inside_line(features: Mapping[str, tf.Tensor], seed: tf.Tensor) -> dict:
-  """Picks a random non-blank line and a random point after its indentation.
+@seqio.map_over_dataset
+def _cut_inside_line(features: Mapping[str, tf.Tensor]) -> dict:
+  """Cuts after the indentation of a non-blank line, where `full_line_cut.cut` says.
 
-  inputs = all text before that point; targets = the rest of the line without the newline or
-  trailing whitespace. Positions count UTF-8 characters, so a cut never splits one. A text
-  without a non-blank line gets empty targets (dropped by `full_line`).
+  The line and the point depend only on a hash of the text, not on the run's seed, so every
+  run (eval, infer, the replay) scores the same examples. inputs = all text before that point;
+  targets = the rest of the line without the newline or trailing whitespace. Positions count
+  UTF-8 characters, so a cut never splits one. A text without a non-blank line gets empty
+  targets (dropped by `full_line`).
   """
   text = features["text"]
   lines = tf.strings.split(text, "\n")
@@ -28,14 +32,13 @@ def _cut_inside_line(features: Mapping[str, tf.Tensor], seed: tf.Tensor) -> dict
   candidates = tf.where(content_end > indent)[:, 0]
   num_candidates = tf.size(candidates, out_type=tf.int64)
   candidates = tf.concat([candidates, [0]], 0)  # a valid index even when there is no candidate
-  seeds = tf.random.experimental.stateless_split(seed, 2)
-  pick = tf.random.stateless_uniform([], seeds[0], maxval=tf.maximum(num_candidates, 1),
-                                     dtype=tf.int64)
-  line = tf.cast(tf.gather(candidates, pick), tf.int32)
+  h = tf.strings.to_hash_bucket_strong(text, full_line_cut.BUCKETS, key=list(full_line_cut.KEY))
+  per_line = tf.maximum(num_candidates, 1)
+  line = tf.cast(tf.gather(candidates, h % per_line), tf.int32)
   line_start = tf.reduce_sum(num_chars[:line] + 1)
   start, end = tf.gather(indent, line), tf.gather(content_end, line)
-  cut = tf.random.stateless_uniform([], seeds[1], minval=start, maxval=tf.maximum(end, start + 1),
-                                    dtype=tf.int32)
+  width = tf.cast(tf.maximum(end - start, 1), tf.int64)
+  cut = start + tf.cast((h // per_line) % width, tf.int32)
   has_line = num_candidates > 0
   out = {k: v for k, v in features.items() if k != "text"}  # the file lives on in `inputs`
   out["inputs"] = tf.strings.substr(text, 0, line_start + cut, unit="UTF8_CHAR")

@@ -1,10 +1,11 @@
 import seqio
 import tensorflow as tf
 
-from code_t5 import preprocessors
+from code_t5 import full_line_cut, preprocessors
 
 
 def _full_line(texts, seed=7):
+  """full_line under seqio's seed manager, as t5x runs it."""
   ds = tf.data.Dataset.from_tensor_slices({"text": texts, "path": ["p"] * len(texts)})
   with seqio.utils.map_seed_manager(seed):
     out = preprocessors.full_line(ds)
@@ -24,11 +25,10 @@ def test_full_line_drops_texts_without_a_non_blank_line():
 
 
 def test_full_line_cuts_inside_a_line_and_counts_characters_not_bytes():
-  text = "def f():\n    return 'héllo wörld'  \n\nprint(f())\n"
-  lines = text.split("\n")
   seen = set()
-  for seed in range(40):
-    (ex,) = _full_line([text], seed)
+  texts = [f"def f():\n    return 'héllo wörld'  \n\nprint(f({i}))\n" for i in range(40)]
+  for text, ex in zip(texts, _full_line(texts), strict=True):  # the cut depends on the text
+    lines = text.split("\n")
     inputs, targets = ex["inputs"], ex["targets"]
     assert text.startswith(inputs + targets)
     assert targets and "\n" not in targets and targets == targets.rstrip()
@@ -40,10 +40,34 @@ def test_full_line_cuts_inside_a_line_and_counts_characters_not_bytes():
   assert len(seen) > 10  # many different cut points
 
 
-def test_full_line_is_deterministic_for_a_seed():
-  texts = ["\n".join(f"line_{i} = {i} * 2" for i in range(50))] * 3
-  assert _full_line(texts, seed=3) == _full_line(texts, seed=3)
-  assert _full_line(texts, seed=3) != _full_line(texts, seed=4)
+TEXTS = ["\n".join(f"line_{i} = {i} * 2" for i in range(50)),
+         "# Licence\r\n\r\nimport os\r\n\tx = 'é€😀'\u2028y  \x0c\n  \n",
+         "a", "\u3000x\u00a0y\u2029\n\x1c z\x85"]
+
+
+def test_full_line_cut_is_a_function_of_the_file_not_of_the_seed():
+  # t5x.eval seeds with 42 and t5x.infer with 0: both must score the same examples.
+  assert _full_line(TEXTS, seed=42) == _full_line(TEXTS, seed=0)
+  texts = [f"x = {i}\ny = f(x, {i})\n" for i in range(30)]
+  assert len({(ex["inputs"], ex["targets"]) for ex in _full_line(texts, seed=42)}) == 30
+
+
+def test_full_line_cut_matches_the_pure_python_reference():
+  """The replay client computes the same cut without TensorFlow."""
+  texts = TEXTS + ["", "\n \n"] + [f"for i in range({n}):\n    print(i, 'ü' * {n})\n" * 3
+                                     for n in range(20)]
+  expected = [full_line_cut.example(t) for t in texts]
+  assert [(ex["inputs"], ex["targets"]) for ex in _full_line(texts)] == [
+      e for e in expected if e is not None]
+  assert expected[0] is not None and full_line_cut.example("") is None
+
+
+def test_siphash_matches_the_reference_vector_and_tensorflow():
+  key = (int.from_bytes(bytes(range(8)), "little"), int.from_bytes(bytes(range(8, 16)), "little"))
+  assert full_line_cut.siphash24(key, bytes(range(15))) == 0xa129ca6149be45e5  # the paper's
+  texts = ["", "abc", "12345678", "héllo wörld 😀" * 5]
+  hashes = tf.strings.to_hash_bucket_strong(texts, full_line_cut.BUCKETS, key=list(full_line_cut.KEY))
+  assert hashes.numpy().tolist() == [full_line_cut.file_hash(t) for t in texts]
 
 
 def test_trim_inputs_left_keeps_the_end_and_room_for_eos():
