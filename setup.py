@@ -58,7 +58,6 @@ setuptools.setup(
         # below 7, and sentencepiece 0.2.3 needs protobuf 7: hence the older sentencepiece.
         "cache": ["apache-beam>=2.60", "google-crc32c", "sentencepiece>=0.2.0,<0.2.1"],
         "t5x": [
-            "jestimator @ git+https://github.com/google-research/jestimator",
             "grain==0.2.12",  # airio's pin
             "fiddle>=0.2.5", "jaxtyping", "cached_property", "chex", "clu", "optax",
             "orbax-checkpoint>=0.5", "tensorstore>=0.1.20", "tensorboard",

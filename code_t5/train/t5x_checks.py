@@ -1,0 +1,49 @@
+"""Checks T5X runs make before they build a dataset, wired into runs/*.gin.
+
+T5X composes a model file with a task file; a model that cannot take the task's features
+(an encoder-decoder on an `lm` task, a dual encoder on anything but query/passage pairs) would
+otherwise fail deep inside seqio's feature converter. This fails first, in one line.
+"""
+import sys
+from typing import Mapping, Optional
+
+import seqio
+
+
+def _task_features(name: str) -> set[str]:
+  return set(seqio.get_mixture_or_task(name).output_features)
+
+
+def model_features(model, task_features: set[str]) -> tuple[set[str], set[str]]:
+  """(features the model needs, features it would read) for a task with `task_features`."""
+  converter = model.FEATURE_CONVERTER_CLS
+  needed = set(converter.TASK_FEATURES)
+  if issubclass(converter, seqio.DecoderFeatureConverter):
+    # Decoder-only: `targets` alone is language modelling, with `inputs` a prefix LM.
+    return needed, needed | (task_features & {"inputs"})
+  return needed, needed
+
+
+def mismatch(model, name: str, feature_lengths: Optional[Mapping[str, int]]) -> Optional[str]:
+  """Why `model` cannot run on task/mixture `name` with these lengths, or None if it can."""
+  model_name = type(model).__name__
+  have = _task_features(name)
+  needed, used = model_features(model, have)
+  if needed - have:
+    return (f"{model_name} cannot run on {name}: the model needs the features "
+            f"{sorted(needed)}, the task gives {sorted(have)}. Pick a task file whose "
+            "features the model takes (README, 'Training with T5X').")
+  if feature_lengths is not None and used - set(feature_lengths):
+    return (f"{model_name} on {name}: TASK_FEATURE_LENGTHS = {dict(feature_lengths)} has no "
+            f"length for {sorted(used - set(feature_lengths))}; set it in the task file or "
+            "with --gin.TASK_FEATURE_LENGTHS.")
+  return None
+
+
+def checked_task(name: str, model, feature_lengths: Optional[Mapping[str, int]] = None) -> str:
+  """Returns `name` if `model` can run on it; otherwise exits with a one-line message."""
+  problem = mismatch(model, name, feature_lengths)
+  if problem:
+    # SystemExit, not an exception: gin would wrap it and absl would print a traceback.
+    sys.exit(f"error: {problem}")
+  return name
