@@ -1,11 +1,15 @@
 """Exports wikitext to JSON lines for the `wikitext_span_corruption` task.
 
   python scripts/export_wikitext.py                       # hub download (network)
+  python scripts/export_wikitext.py --from_disk=/data/wikitext --config=wikitext-2-raw-v1
   python scripts/export_wikitext.py --from_disk=/data/wikitext/wikitext-103-raw-v1
   python scripts/export_wikitext.py --config=wikitext-2-raw-v1 --test_into_train
 
-Writes wikitext_{train,validation,test}.jsonl ({"text": ...} per line) and
-wikitext_summary.json (rows read/kept per split) to $CODE_T5_DATA_DIR/wikitext.
+--from_disk is a hub copy's root (one folder per config; only --config is read), or one config's
+folder: the hub's files (train-00000-of-00002.parquet, ...), the hub's parquet conversion
+(train/0000.parquet, ...) or a save_to_disk folder. Writes wikitext_{train,validation,test}.jsonl
+({"text": ...} per line) and wikitext_summary.json (files read, rows read/kept per split) to
+$CODE_T5_DATA_DIR/wikitext.
 """
 import argparse
 import os
@@ -23,8 +27,9 @@ def main(argv=None) -> int:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--config", default="wikitext-103-raw-v1",
                       help=f"one of {', '.join(wikitext.CONFIGS)} (default: %(default)s)")
-  parser.add_argument("--from_disk", help="local copy instead of the hub: a save_to_disk "
-                      "folder, or the hub's parquet/JSON files (<split>-0000N-of-0000M.parquet)")
+  parser.add_argument("--from_disk", help="local copy instead of the hub: a hub copy's root "
+                      "(one folder per config), or one config's folder (<split>-0000N-of-0000M"
+                      ".parquet, <split>/0000.parquet, JSON lines, or save_to_disk)")
   parser.add_argument("--out_dir", help="default: $CODE_T5_DATA_DIR/wikitext, where the task "
                       "reads")
   parser.add_argument("--min_length", type=int, default=100,
@@ -43,6 +48,9 @@ def main(argv=None) -> int:
           f"{time.time() - start:.1f} s (rows longer than {args.min_length} characters):")
     for split, counts in summary["splits"].items():
       print(f"  {split:<11} read {counts['read']:>9}  kept {counts['kept']:>9}")
+    print("Files read:")
+    for split, files in summary["files"].items():
+      print(f"  {split:<11} {', '.join(files)}")
 
   return cli.run(_export)
 

@@ -22,17 +22,51 @@ ROWS = {
 }
 
 
-@pytest.fixture(scope="module")
-def parquet_dir(tmp_path_factory):
-  """The hub's file layout: wikitext-103-raw-v1/<split>-0000N-of-0000M.parquet, column `text`."""
+# Hub parquet files carry the features in their schema metadata, as `datasets` writes them.
+HF_METADATA = {b"huggingface": json.dumps(
+    {"info": {"features": {"text": {"dtype": "string", "_type": "Value"}}}}).encode()}
+
+
+def config_rows(config: str) -> dict:
+  """ROWS, plus as many long train rows as the config's index: every config counts apart."""
+  extra = [f" {LONG}{config} {j} \n" for j in range(wikitext.CONFIGS.index(config))]
+  return {**ROWS, "train": ROWS["train"] + extra}
+
+
+def write_config(folder, config: str, layout: str = "hub") -> None:
+  """One config's parquet files, column `text`: the hub's `<split>-0000N-of-0000M.parquet`
+  (wikitext-103 train in two shards, as on the hub) or the parquet conversion's
+  `<split>/0000.parquet`."""
   import pyarrow as pa
   import pyarrow.parquet as pq
+  rows = config_rows(config)
+  for split, texts in rows.items():
+    shards = [texts[:4], texts[4:]] if split == "train" and "103" in config else [texts]
+    for i, shard in enumerate(shards):
+      if layout == "hub":
+        path = folder / f"{split}-{i:05d}-of-{len(shards):05d}.parquet"
+      else:
+        path = folder / split / f"{i:04d}.parquet"
+      path.parent.mkdir(parents=True, exist_ok=True)
+      table = pa.table({"text": shard}).replace_schema_metadata(HF_METADATA)
+      pq.write_table(table, path)
+
+
+def write_hub_copy(root, configs=wikitext.CONFIGS, layout: str = "hub"):
+  """A hub copy's root: README.md and one folder per config."""
+  root.mkdir(parents=True, exist_ok=True)
+  (root / "README.md").write_text("---\nconfigs:\n- config_name: wikitext-103-raw-v1\n---\n")
+  for config in configs:
+    write_config(root / config, config, layout)
+  return root
+
+
+@pytest.fixture(scope="module")
+def parquet_dir(tmp_path_factory):
+  """One config's folder in the hub's layout: wikitext-103-raw-v1/<split>-0000N-of-0000M.parquet."""
   root = tmp_path_factory.mktemp("hub") / "wikitext-103-raw-v1"
   root.mkdir()
-  pq.write_table(pa.table({"text": ROWS["train"][:4]}), root / "train-00000-of-00002.parquet")
-  pq.write_table(pa.table({"text": ROWS["train"][4:]}), root / "train-00001-of-00002.parquet")
-  for split in ("validation", "test"):
-    pq.write_table(pa.table({"text": ROWS[split]}), root / f"{split}-00000-of-00001.parquet")
+  write_config(root, "wikitext-103-raw-v1")
   return root
 
 
@@ -61,7 +95,53 @@ def test_export_filters_short_rows_and_summarises(exported):
   assert [json.loads(x) for x in lines] == [{"text": ROWS["validation"][1]},
                                             {"text": ROWS["validation"][3]}]
   assert "train       read         8  kept         6" in stdout
+  assert summary["files"] == {"train": ["train-00000-of-00002.parquet",
+                                        "train-00001-of-00002.parquet"],
+                              "validation": ["validation-00000-of-00001.parquet"],
+                              "test": ["test-00000-of-00001.parquet"]}
+  assert "train       train-00000-of-00002.parquet, train-00001-of-00002.parquet" in stdout
   assert not [p for p in os.listdir(out) if p.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("layout", ["hub", "parquet_conversion"])
+@pytest.mark.parametrize("config", ["wikitext-2-raw-v1", "wikitext-103-v1"])
+def test_hub_root_reads_exactly_the_requested_config(tmp_path, layout, config):
+  root = write_hub_copy(tmp_path / "wikitext", layout=layout)
+  summary = wikitext.export(str(tmp_path / "out"), config, str(root))
+  train = len(config_rows(config)["train"])
+  assert summary["splits"] == {"train": {"read": train, "kept": train - 2},
+                               "validation": {"read": 4, "kept": 2},
+                               "test": {"read": 2, "kept": 1}}
+  files = [f for split in summary["files"].values() for f in split]
+  assert files and all(f.startswith(config + os.sep) for f in files), files
+  if layout == "parquet_conversion":
+    assert summary["files"]["validation"] == [os.path.join(config, "validation", "0000.parquet")]
+  kept = [json.loads(x)["text"] for x in (tmp_path / "out/wikitext_train.jsonl").open()]
+  assert kept == [t for t in config_rows(config)["train"] if len(t) > 100]
+
+
+def test_parquet_conversion_config_folder(tmp_path):
+  write_config(tmp_path / "wikitext-103-raw-v1", "wikitext-103-raw-v1", "parquet_conversion")
+  summary = wikitext.export(str(tmp_path / "out"), from_disk=str(tmp_path / "wikitext-103-raw-v1"))
+  assert summary["splits"]["train"] == {"read": 8, "kept": 6}
+  assert summary["files"]["train"] == [os.path.join("train", "0000.parquet"),
+                                       os.path.join("train", "0001.parquet")]
+
+
+def test_hub_root_without_the_config_lists_the_configs_found(tmp_path):
+  root = write_hub_copy(tmp_path / "wikitext", ["wikitext-2-raw-v1", "wikitext-2-v1"])
+  with pytest.raises(FileNotFoundError) as error:
+    wikitext.export(str(tmp_path / "out"), "wikitext-103-v1", str(root))
+  assert str(error.value) == (
+      f"--from_disk={root}: no wikitext-103-v1 folder; configs found: "
+      "wikitext-2-raw-v1, wikitext-2-v1 (choose one with --config).")
+  assert not (tmp_path / "out").exists()
+
+
+def test_config_folder_of_another_config_is_refused(tmp_path):
+  write_config(tmp_path / "wikitext-2-v1", "wikitext-2-v1")
+  with pytest.raises(ValueError, match="holds wikitext-2-v1, not --config=wikitext-103-raw-v1"):
+    wikitext.export(str(tmp_path / "out"), from_disk=str(tmp_path / "wikitext-2-v1"))
 
 
 def test_export_threshold_and_test_into_train(parquet_dir, tmp_path):

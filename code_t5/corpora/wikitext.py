@@ -26,36 +26,92 @@ def read_summary(out_dir: str) -> dict:
     return json.load(f)
 
 
-def _local_files(path: str, split: str, ext: str) -> list[str]:
-  """Files of a split in HF's layout (`<split>-0000N-of-0000M.<ext>`, maybe under `<config>/`)
-  or named `<split>.<ext>`."""
+def _split_files(folder: str, split: str, ext: str) -> list[str]:
+  """A split's files in one config's folder: the hub's `<split>-0000N-of-0000M.<ext>`, the
+  parquet conversion's `<split>/0000.<ext>`, or `<split>.<ext>`."""
   found = []
-  for pattern in (f"{split}-*.{ext}", f"{split}.{ext}", f"*/{split}-*.{ext}"):
-    found += glob.glob(os.path.join(path, pattern))
+  for pattern in (f"{split}-*.{ext}", f"{split}.{ext}", os.path.join(split, f"*.{ext}")):
+    found += glob.glob(os.path.join(folder, pattern))
   return sorted(set(found))
 
 
-def load(config: str = "wikitext-103-raw-v1", from_disk: Optional[str] = None):
-  """A `datasets.DatasetDict` with the three splits: from the hub, or from local files
-  (`save_to_disk` output, or the hub's parquet / JSON(L) files)."""
-  import datasets  # pylint: disable=g-import-not-at-top  (slow import)
-  if from_disk is None:
-    return datasets.load_dataset("wikitext", config)
-  if not os.path.isdir(from_disk):
-    raise FileNotFoundError(f"--from_disk={from_disk}: not a folder.")
-  if os.path.exists(os.path.join(from_disk, "dataset_dict.json")):
-    return datasets.load_from_disk(from_disk)
+def _config_files(folder: str) -> Optional[tuple[str, dict[str, list[str]]]]:
+  """(datasets builder, {split: files}) when `folder` holds one config's files, else None."""
   for ext, builder in (("parquet", "parquet"), ("jsonl", "json"), ("json", "json")):
-    files = {split: _local_files(from_disk, split, ext) for split in SPLITS}
+    files = {split: _split_files(folder, split, ext) for split in SPLITS}
     if any(files.values()):
       missing = [s for s, f in files.items() if not f]
       if missing:
-        raise FileNotFoundError(f"--from_disk={from_disk}: no {ext} files for split(s) "
-                                f"{missing} (expected e.g. {missing[0]}-00000-of-00001.{ext}).")
-      return datasets.load_dataset(builder, data_files=files)
+        raise FileNotFoundError(f"{folder}: no {ext} files for split(s) {missing} (expected "
+                                f"e.g. {missing[0]}-00000-of-00001.{ext} or "
+                                f"{missing[0]}/0000.{ext}).")
+      return builder, files
+  return None
+
+
+def _is_saved(folder: str) -> bool:
+  return os.path.exists(os.path.join(folder, "dataset_dict.json"))
+
+
+def configs_in(root: str) -> list[str]:
+  """Sub-folders of a hub copy's root that hold a config's data (in any accepted layout)."""
+  names = []
+  for name in sorted(os.listdir(root)):
+    folder = os.path.join(root, name)
+    if os.path.isdir(folder) and not name.startswith(".") and (
+        _is_saved(folder) or any(_split_files(folder, s, ext) for s in SPLITS
+                                 for ext in ("parquet", "jsonl", "json"))):
+      names.append(name)
+  return names
+
+
+def locate(config: str, from_disk: str) -> tuple[str, str, Optional[dict[str, list[str]]]]:
+  """Where `config` is under `from_disk`: (builder, folder, {split: files}); builder
+  'save_to_disk' (files None) or a `datasets` builder for the files.
+
+  `from_disk` is one config's folder, or a hub copy's root with one folder per config, of
+  which exactly `config` is read.
+  """
+  if not os.path.isdir(from_disk):
+    raise FileNotFoundError(f"--from_disk={from_disk}: not a folder.")
+  if _is_saved(from_disk):
+    return "save_to_disk", from_disk, None
+  direct = _config_files(from_disk)
+  if direct:
+    name = os.path.basename(os.path.normpath(from_disk))
+    if name in CONFIGS and name != config:
+      raise ValueError(f"--from_disk={from_disk} holds {name}, not --config={config}: pass "
+                       f"--config={name}, or the folder above it to pick a config.")
+    return direct[0], from_disk, direct[1]
+  found = configs_in(from_disk)
+  if config in found:
+    folder = os.path.join(from_disk, config)
+    if _is_saved(folder):
+      return "save_to_disk", folder, None
+    builder, files = _config_files(folder)
+    return builder, folder, files
+  if found:
+    raise FileNotFoundError(f"--from_disk={from_disk}: no {config} folder; configs found: "
+                            f"{', '.join(found)} (choose one with --config).")
   raise FileNotFoundError(
-      f"--from_disk={from_disk}: no dataset found; expected a `save_to_disk` folder or the "
-      "hub's files, e.g. wikitext-103-raw-v1/train-00000-of-00002.parquet.")
+      f"--from_disk={from_disk}: no dataset found; expected a `save_to_disk` folder, a hub copy "
+      "(wikitext-103-raw-v1/train-00000-of-00002.parquet, ...) or its parquet conversion "
+      "(wikitext-103-raw-v1/train/0000.parquet, ...).")
+
+
+def load(config: str = "wikitext-103-raw-v1", from_disk: Optional[str] = None):
+  """(`datasets.DatasetDict` with the three splits, {split: files read}): from the hub, or
+  from local files (see `locate`)."""
+  import datasets  # pylint: disable=g-import-not-at-top  (slow import)
+  if from_disk is None:
+    dataset = datasets.load_dataset("wikitext", config)
+  else:
+    builder, folder, files = locate(config, from_disk)
+    if files is not None:
+      return datasets.load_dataset(builder, data_files=files), files
+    dataset = datasets.load_from_disk(folder)
+  return dataset, {split: sorted({f["filename"] for f in dataset[split].cache_files})
+                   for split in SPLITS if split in dataset}
 
 
 def export(out_dir: str, config: str = "wikitext-103-raw-v1", from_disk: Optional[str] = None,
@@ -67,13 +123,17 @@ def export(out_dir: str, config: str = "wikitext-103-raw-v1", from_disk: Optiona
   """
   if config not in CONFIGS:
     raise ValueError(f"--config={config}: expected one of {', '.join(CONFIGS)}.")
-  dataset = load(config, from_disk)
+  dataset, files = load(config, from_disk)
   if "text" not in dataset["train"].column_names:
     raise ValueError(f"{from_disk or config}: no `text` column (found "
                      f"{dataset['train'].column_names}); is this wikitext?")
   os.makedirs(out_dir, exist_ok=True)
+  root = from_disk or ""
   summary = {"config": config, "source": from_disk or "huggingface hub", "min_length": min_length,
-             "test_into_train": test_into_train, "splits": {}}
+             "test_into_train": test_into_train,
+             "files": {split: [os.path.relpath(f, root) if root else f for f in names]
+                       for split, names in files.items()},
+             "splits": {}}
   for split in SPLITS:
     sources = [split] + (["test"] if split == "train" and test_into_train else [])
     read = sum(len(dataset[s]) for s in sources)
