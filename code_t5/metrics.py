@@ -9,14 +9,52 @@ from typing import Sequence
 from rapidfuzz import fuzz
 
 
+# CodeXGLUE Code-Code/CodeCompletion-line/evaluator/evaluator.py, per example: the prediction is
+# stripped, both sides get `post_process`, exact match compares whitespace tokens, and edit
+# similarity is fuzzywuzzy's fuzz.ratio: an integer (round half to even) of 100 x the indel
+# similarity (python-Levenshtein's ratio, which rapidfuzz's fuzz.ratio computes), 100 for two
+# equal strings and 0 when one is empty. The evaluator prints each mean rounded to 2 decimals.
+_LITERAL = re.compile(r"<(STR|NUM|CHAR)_LIT:(.*?)>", re.S)
+
+
+def codexglue_post_process(code: str) -> str:
+  """The evaluator's `post_process`: literal placeholders back to code. <NUM_LIT> -> 0,
+  <STR_LIT> and <CHAR_LIT> -> nothing, <STR_LIT:abc> (or NUM, CHAR) -> abc."""
+  code = code.replace("<NUM_LIT>", "0").replace("<STR_LIT>", "").replace("<CHAR_LIT>", "")
+  for kind, value in _LITERAL.findall(code):
+    code = code.replace(f"<{kind}_LIT:{value}>", value)
+  return code
+
+
+def codexglue_line_scores(target: str, prediction: str) -> tuple[bool, int]:
+  """(exact match, edit similarity 0-100) of one example, as CodeXGLUE's evaluator counts it."""
+  prediction = codexglue_post_process(prediction.strip())
+  target = codexglue_post_process(target)
+  return prediction.split() == target.split(), round(fuzz.ratio(prediction, target))
+
+
+def codexglue_exact_match(targets: Sequence[str], predictions: Sequence[str]) -> dict:
+  """CodeXGLUE line-level exact match (its stripping and literal post-processing), 0-100."""
+  hits = sum(codexglue_line_scores(t, p)[0] for t, p in zip(targets, predictions, strict=True))
+  return {"codexglue_exact_match": 100.0 * hits / max(len(targets), 1)}
+
+
+def codexglue_edit_similarity(targets: Sequence[str], predictions: Sequence[str]) -> dict:
+  """CodeXGLUE line-level edit similarity: the mean of per-example integer fuzz.ratio, 0-100."""
+  total = sum(codexglue_line_scores(t, p)[1] for t, p in zip(targets, predictions, strict=True))
+  return {"codexglue_edit_similarity": total / max(len(targets), 1)}
+
+
 def exact_match(targets: Sequence[str], predictions: Sequence[str]) -> dict:
-  """CodeXGLUE line-level exact match: equal whitespace-separated tokens, as a percentage."""
+  """Ours: equal whitespace-separated tokens, as a percentage; unlike `codexglue_exact_match`,
+  no literal post-processing."""
   hits = sum(t.split() == p.split() for t, p in zip(targets, predictions, strict=True))
   return {"exact_match": 100.0 * hits / max(len(targets), 1)}
 
 
 def edit_similarity(targets: Sequence[str], predictions: Sequence[str]) -> dict:
-  """CodeXGLUE line-level edit similarity: mean Levenshtein ratio (fuzz.ratio), 0-100."""
+  """Ours: mean Levenshtein (indel) ratio, 0-100, on the raw strings; unlike
+  `codexglue_edit_similarity`, no stripping, no literal post-processing, no rounding."""
   total = sum(fuzz.ratio(p, t) for t, p in zip(targets, predictions, strict=True))
   return {"edit_similarity": total / max(len(targets), 1)}
 
