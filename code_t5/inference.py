@@ -7,7 +7,7 @@ finished file has every id exactly once whatever the interruptions.
 import json
 import os
 import time
-from typing import Iterable, Iterator, Optional, Protocol, Sequence
+from typing import Callable, Iterable, Iterator, Optional, Protocol, Sequence
 
 import tqdm
 
@@ -27,6 +27,20 @@ class CopyIntentPredictor:
 
   def predict(self, inputs: Sequence[str]) -> list[str]:
     return [text.split("\n", 1)[0] for text in inputs]
+
+
+class LazyPredictor:
+  """Builds its predictor on the first batch, so a run with nothing left to write restores no
+  checkpoint."""
+
+  def __init__(self, build: Callable[[], Predictor]):
+    self._build = build
+    self._predictor: Optional[Predictor] = None
+
+  def predict(self, inputs: Sequence[str]) -> list[str]:
+    if self._predictor is None:
+      self._predictor = self._build()
+    return self._predictor.predict(inputs)
 
 
 class T5XPredictor:

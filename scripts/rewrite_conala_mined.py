@@ -4,7 +4,8 @@
       --model_gin=code_t5/gin_configs/t5x/models/t5_1_1_small.gin --out=mined_rewritten.jsonl
 
 Writes {"id", "question_id", "intent", "snippet", "rewritten_intent"} per line. Kill it any
-time and run the same command again: it continues where it stopped, each id exactly once.
+time and run the same command again: it continues where it stopped, each id exactly once; when
+every id is already written it prints its summary and exits without loading the checkpoint.
 `--predictor=copy_intent` copies the intent instead of running a model (a baseline, no T5X).
 """
 import argparse
@@ -54,13 +55,16 @@ def main(argv=None) -> int:
     else:
       if not args.checkpoint:
         raise ValueError("--checkpoint is required with --predictor=t5x.")
-      predictor = inference.T5XPredictor(
+      predictor = inference.LazyPredictor(lambda: inference.T5XPredictor(
           args.model_gin, os.path.expanduser(args.checkpoint), args.batch_size,
           args.inputs_length, args.targets_length, args.decoding, args.num_beams,
-          args.temperature, args.top_k, gin_bindings=args.gin_bindings)
+          args.temperature, args.top_k, gin_bindings=args.gin_bindings))
     total = conala_tasks.exported_rows("mined") if args.mined is None else None
     summary = inference.rewrite_mined(mined, os.path.expanduser(args.out), predictor,
                                       args.batch_size, total)
+    if not summary["written"]:
+      print(f"Nothing left to write: all {summary['total']} ids are in {summary['output']}.",
+            file=sys.stderr)
     print(json.dumps(summary))
 
   return cli.run(_rewrite)

@@ -104,7 +104,10 @@ def test_bleu_hand_computed_cases():
   # Clipping: a repeated token counts at most as often as in the reference.
   assert metrics.corpus_bleu([list("aabcd")], [list("aaaa")]) == 0
   scores = metrics.conala_bleu(["sorted(x)", "len(a)"], ["sorted(x)", "len(b)"])
-  assert scores["conala_exact_match"] == 50 and 0 < scores["sacrebleu"] <= 100
+  assert scores["conala_exact_match"] == 50
+  # sacrebleu's 13a tokens: "sorted ( x )" matches whole; "len ( b )" against "len ( a )"
+  # matches 2 of 4 unigrams and 1 of 3 bigrams: p1..p4 = 7/8, 4/6, 2/4, 1/2; same length.
+  assert scores["sacrebleu"] == pytest.approx(100 * (7 / 8 * 4 / 6 * 2 / 4 * 1 / 2) ** 0.25)
 
 
 def test_copy_intent_rewrite_resumes_after_kill_with_each_id_once(tmp_path):
@@ -126,6 +129,38 @@ def test_copy_intent_rewrite_resumes_after_kill_with_each_id_once(tmp_path):
   assert [x["id"] for x in lines] == [r["id"] for r in rows]
   assert all(x["rewritten_intent"] == x["intent"] for x in lines)
   assert set(lines[0]) == {"id", "question_id", "intent", "snippet", "rewritten_intent"}
+
+
+def test_nothing_left_to_write_exits_without_restoring_the_checkpoint(tmp_path):
+  mined = tmp_path / "mined.jsonl"
+  mined.write_text("".join(json.dumps(conala_fixtures.mined_row(i)) + "\n" for i in range(10)))
+  out = tmp_path / "out.jsonl"
+  inference.rewrite_mined(str(mined), str(out), inference.CopyIntentPredictor())
+  before = out.read_bytes()
+  # Restoring this checkpoint would fail: the run only succeeds if it never tries.
+  result = run_script("rewrite_conala_mined.py", f"--mined={mined}", f"--out={out}",
+                      f"--checkpoint={tmp_path}/no_such_checkpoint")
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = json.loads(result.stdout.strip().splitlines()[-1])
+  assert (summary["resumed_from"], summary["written"], summary["total"]) == (10, 0, 10)
+  assert f"Nothing left to write: all 10 ids are in {out}." in result.stderr
+  assert out.read_bytes() == before
+
+
+def test_lazy_predictor_is_built_only_when_a_batch_is_left(tmp_path):
+  def build():
+    raise RuntimeError("restored")
+
+  mined = tmp_path / "mined.jsonl"
+  mined.write_text("".join(json.dumps(conala_fixtures.mined_row(i)) + "\n" for i in range(3)))
+  out = tmp_path / "out.jsonl"
+  inference.rewrite_mined(str(mined), str(out), inference.CopyIntentPredictor())
+  assert inference.rewrite_mined(str(mined), str(out), inference.LazyPredictor(build))[
+      "written"] == 0
+  with open(mined, "a") as f:
+    f.write(json.dumps(conala_fixtures.mined_row(3)) + "\n")
+  with pytest.raises(RuntimeError, match="restored"):
+    inference.rewrite_mined(str(mined), str(out), inference.LazyPredictor(build))
 
 
 def test_read_done_ids_drops_only_a_partial_last_line(tmp_path):
