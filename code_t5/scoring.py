@@ -30,12 +30,21 @@ def read_t5x_predictions(pattern: str) -> tuple[list[str], list[str]]:
   return targets, predictions
 
 
+def _read_lines(path: str) -> list[str]:
+  """The lines of a text file split on "\\n" only: a form feed or U+2028 inside a completion
+  stays in it (str.splitlines would start a new example there). One trailing "\\n" ends the
+  last line; a "\\r" before each "\\n" (CRLF files) is dropped."""
+  with open(path, encoding="utf-8", newline="") as f:
+    text = f.read()
+  if not text:
+    return []
+  lines = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+  return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def read_text_pairs(targets_path: str, predictions_path: str) -> tuple[list[str], list[str]]:
   """One target and one prediction per line (e.g. Mesh TF's decode_from_file output)."""
-  with open(targets_path, encoding="utf-8") as f:
-    targets = f.read().splitlines()
-  with open(predictions_path, encoding="utf-8") as f:
-    predictions = f.read().splitlines()
+  targets, predictions = _read_lines(targets_path), _read_lines(predictions_path)
   if len(targets) != len(predictions):
     raise PredictionsError(f"{predictions_path}: {len(predictions)} lines, but {targets_path} "
                            f"has {len(targets)}; the files must pair line by line.")
@@ -43,6 +52,9 @@ def read_text_pairs(targets_path: str, predictions_path: str) -> tuple[list[str]
 
 
 def score(targets: list[str], predictions: list[str]) -> dict:
-  """Exact match and edit similarity (CodeXGLUE line level), both 0-100."""
-  return {"examples": len(targets), **metrics.exact_match(targets, predictions),
+  """CodeXGLUE line-level exact match and edit similarity (its evaluator's definitions), then
+  ours (raw strings, no rounding), all 0-100."""
+  return {"examples": len(targets), **metrics.codexglue_exact_match(targets, predictions),
+          **metrics.codexglue_edit_similarity(targets, predictions),
+          **metrics.exact_match(targets, predictions),
           **metrics.edit_similarity(targets, predictions)}

@@ -1,8 +1,10 @@
-"""Scores full-line completions: exact match and edit similarity (CodeXGLUE line level, 0-100).
+"""Scores full-line completions: CodeXGLUE line-level exact match and edit similarity (its
+evaluator's stripping, literal post-processing and per-example rounding), then ours (raw strings,
+unrounded), all 0-100.
 
   # t5x.infer output (JSON lines with inputs.targets_pretokenized and prediction):
   python scripts/score_full_line.py --predictions='/tmp/infer/flcc_python_full_line-predict.jsonl-*'
-  # plain text, one completion per line:
+  # plain text, one completion per line (split on "\n" only; \x0c or U+2028 stay in a line):
   python scripts/score_full_line.py --predictions=preds.txt --targets=targets.txt
 """
 import argparse

@@ -72,3 +72,21 @@ def test_lengths_must_match():
              metrics.codexglue_edit_similarity):
     with pytest.raises(ValueError):
       fn(["a"], [])
+
+
+def test_score_full_line_splits_text_files_on_newlines_only(tmp_path):
+  from code_t5 import scoring  # pylint: disable=g-import-not-at-top
+  from conftest import run_script  # pylint: disable=g-import-not-at-top
+  targets, predictions = tmp_path / "t.txt", tmp_path / "p.txt"
+  # A form feed, U+2028 and U+0085 are line breaks to str.splitlines, not inside a completion.
+  targets.write_bytes("x = '\x0c'\nprint(a\u2028b)\r\nz\x85 = 1\n".encode())
+  predictions.write_bytes("x = '\x0c'\nprint(a b)\r\nz\x85 = 2".encode())
+  assert scoring.read_text_pairs(str(targets), str(predictions)) == (
+      ["x = '\x0c'", "print(a\u2028b)", "z\x85 = 1"], ["x = '\x0c'", "print(a b)", "z\x85 = 2"])
+  result = run_script("score_full_line.py", f"--predictions={predictions}", f"--targets={targets}")
+  assert result.returncode == 0, result.stderr
+  scores = json.loads(result.stdout)
+  assert scores["examples"] == 3
+  # U+2028 separates tokens for str.split, so "print(a\u2028b)" matches "print(a b)".
+  assert scores["codexglue_exact_match"] == scores["exact_match"] == pytest.approx(200 / 3)
+  assert scores["codexglue_edit_similarity"] == (100 + 90 + 83) / 3  # 18/20, 10/12: integers

@@ -49,7 +49,9 @@ PREPROCESSORS = {
                   seqio.preprocessors.append_eos_after_trim],
 }
 # prefix_lm: how close the predicted continuation is (its targets are rebuilt after the objective).
-METRICS = {"full_line": [metrics.exact_match, metrics.edit_similarity],
+# full_line: CodeXGLUE's line-level metrics, then ours (raw strings, unrounded) beside them.
+METRICS = {"full_line": [metrics.codexglue_exact_match, metrics.codexglue_edit_similarity,
+                         metrics.exact_match, metrics.edit_similarity],
            "prefix_lm": [metrics.edit_similarity]}
 
 
