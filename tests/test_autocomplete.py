@@ -1,18 +1,23 @@
-"""The /autocomplete contract with the n-gram stand-in, a load test and the replay script."""
+"""The /autocomplete contract with the n-gram stand-in, hostile requests, a load test, a memory
+soak test and the replay script."""
 import asyncio
+import concurrent.futures
 import json
+import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 
+from fastapi import testclient as fastapi_testclient
+import httpx
 import pytest
+import uvicorn
 
-fastapi_testclient = pytest.importorskip("fastapi.testclient")
-httpx = pytest.importorskip("httpx")
-uvicorn = pytest.importorskip("uvicorn")
-
-from code_t5 import autocomplete, serve  # noqa: E402
-from conftest import run_script  # noqa: E402
+from code_t5 import autocomplete, serve
+from conftest import REPO_ROOT, run_script
 
 CORPUS = ["import os\nimport sys\n\ndef main(argv):\n    return os.path.join(argv[0], 'x')\n",
           "import os\n\ndef main(args):\n    return os.path.join(args.root, 'y')\n"]
@@ -63,16 +68,100 @@ def test_contract_health_and_openapi(client):
     {}, {"text": 3}, {"text": "x", "k": 0}, {"text": "x", "k": 1000},
     {"text": "x", "max_length": 0}, {"text": "x", "temperature": -1},
     {"text": "x" * (serve.MAX_TEXT_CHARS + 1)},
+    # Strict types: no coercion of strings, booleans or whole floats to integers.
+    {"text": "x", "k": "3"}, {"text": "x", "k": True}, {"text": "x", "k": 2.0},
+    {"text": "x", "max_length": "9"}, {"text": "x", "temperature": "0"}, {"text": ["x"]},
+    {"text": "x", "unknown_ECHO": 1},
 ])
-def test_bad_requests_get_json_4xx(client, body):
+def test_bad_requests_get_json_422(client, body):
   response = client.post("/autocomplete", json=body)
-  assert response.status_code == 422 and "detail" in response.json()
+  assert response.status_code == 422, response.text
+  detail = response.json()["detail"]
+  assert isinstance(detail, str) and 0 < len(detail) < 200 and "ECHO" not in detail
 
 
-def test_not_json_gets_4xx(client):
-  response = client.post("/autocomplete", content=b"{not json",
+ECHO = "ECHO" * 10  # in each hostile body below; must never come back in an answer
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'{"text": "ECHO", "temperature": NaN}', "NaN is not a JSON number"),
+    (b'{"text": "ECHO", "temperature": Infinity}', "Infinity is not a JSON number"),
+    (b'{"text": "ECHO", "temperature": -Infinity}', "Infinity is not a JSON number"),
+    (b'{"text": "ECHO", "temperature": 1e400}', "temperature: must be finite"),
+    (b'{"text": "ECHO\\ud800"}', "unpaired surrogate"),
+    (b'{"text": "ECHO\\udfff\\ud800"}', "unpaired surrogate"),
+    ('{"text": "ECHO caf\u00e9"}'.encode("latin-1"), "not UTF-8"),
+    (b"\xff\xfeECHO", "not UTF-8"),
+    (b"{ECHO", "not JSON"),
+    (b"", "not JSON"),
+    (b'["ECHO"]', "must be a JSON object"),
+    (b'{"ECHO": "ECHO", "text": "x"}', "unknown field"),
+    (b'{"text": "ECHO", "k": 1' + b"0" * 5000 + b"}", "not usable JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "not"),
+])
+def test_hostile_bodies_get_a_short_422_that_does_not_echo(client, body, message):
+  response = client.post("/autocomplete", content=body.replace(b"ECHO", ECHO.encode()),
                          headers={"content-type": "application/json"})
-  assert 400 <= response.status_code < 500
+  assert response.status_code == 422, response.text
+  detail = response.json()["detail"]
+  assert message in detail and ECHO not in response.text and len(detail) < 200, detail
+
+
+def test_fewer_than_k_suggestions_when_the_model_has_fewer(client):
+  response = client.post("/autocomplete", json={"text": "import ", "k": serve.MAX_K})
+  result = response.json()["result"]
+  assert response.status_code == 200 and result[:2] == ["os", "sys"]
+  assert 2 < len(result) < serve.MAX_K  # all the corpus offers, after backing off
+  schema = client.get("/openapi.json").json()["components"]["schemas"]["AutocompleteRequest"]
+  assert schema["properties"]["k"]["maximum"] == serve.MAX_K
+  assert "fewer come back" in schema["properties"]["k"]["description"]
+  assert schema["additionalProperties"] is False
+
+
+def test_docs_work_offline(client):
+  page = client.get("/docs")
+  assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+  # Everything is in the page: no script, no stylesheet, no address of another host.
+  for needle in ("<script", "<link", "http://", "https://", "//cdn"):
+    assert needle not in page.text
+  assert "POST /autocomplete" in page.text and "max_length" in page.text
+  assert client.get("/redoc").status_code == 404
+
+
+def test_body_limit_is_configurable_and_413(client):
+  small = serve.create_app(autocomplete.NGramCompleter(CORPUS), max_body_bytes=100)
+  with fastapi_testclient.TestClient(small) as c:
+    assert c.post("/autocomplete", json={"text": "import "}).status_code == 200
+    big = c.post("/autocomplete", json={"text": "x" * 200})
+    assert big.status_code == 413 and "100 bytes" in big.json()["detail"]
+    chunked = c.post("/autocomplete", content=iter([b'{"text": "', b"x" * 200, b'"}']))
+    assert chunked.status_code == 413
+  assert serve.MAX_BODY_BYTES <= 1_000_000
+  # The largest valid text, every character escaped as \uXXXX, still fits the default.
+  assert len(json.dumps({"text": "\u00e9" * serve.MAX_TEXT_CHARS})) <= serve.MAX_BODY_BYTES
+
+
+def test_missing_model_folder_is_one_line(tmp_path, capsys):
+  assert serve.main([f"--model=ngram:{tmp_path}/missing"]) == 2
+  err = capsys.readouterr().err
+  assert err.count("\n") == 1 and "missing does not exist" in err and "Traceback" not in err
+  (tmp_path / "file").write_text("x")
+  assert serve.main([f"--model=savedmodel:{tmp_path}/file"]) == 2
+  assert "is not a folder" in capsys.readouterr().err
+  assert serve.main(["--model=bert:x"]) == 2
+  assert "expected ngram:" in capsys.readouterr().err
+
+
+def test_empty_or_unreadable_model_folder_warns(tmp_path, caplog):
+  (tmp_path / "binary.py").write_bytes(b"\xff\xfe")
+  os.mkfifo(tmp_path / "pipe.py")  # must not block the load
+  (tmp_path / "big.py").write_bytes(b"x = 1\n" * (serve.MAX_NGRAM_FILE_BYTES // 6 + 1))
+  with caplog.at_level(logging.INFO, logger="code_t5.serve"):
+    completer = serve.load_completer(f"ngram:{tmp_path}")
+  assert completer.complete("import ") == []
+  warning = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+  assert len(warning) == 1 and "every request will get an empty result" in warning[0]
+  assert "not_regular_file 1, not_utf8 1, too_large 1" in warning[0]
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +215,93 @@ def test_replay_script_reports_accuracy(live_server):
   assert json.loads(again.stdout)["accuracy"] == report["accuracy"]  # deterministic
   result = run_script("eval_autocomplete.py", url, str(src / "none"))
   assert result.returncode == 2 and "no *.py files" in result.stderr
+
+
+def _raw_post(url: str, head: bytes, body: bytes = b"", timeout: float = 30) -> bytes:
+  """Sends a hand-written request on a fresh loopback connection; returns the whole answer."""
+  host, port = url.removeprefix("http://").split(":")
+  with socket.create_connection((host, int(port)), timeout=timeout) as s:
+    s.sendall(head + body)
+    answer = b""
+    while chunk := s.recv(65536):
+      answer += chunk
+    return answer
+
+
+def test_large_declared_body_gets_413_before_it_is_sent(live_server):
+  url, _ = live_server
+  start = time.perf_counter()
+  # Claims 300 MB and sends 10 KB: the answer must come without waiting for the rest.
+  answer = _raw_post(url, b"POST /autocomplete HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     b"application/json\r\nContent-Length: 300000000\r\n\r\n", b"x" * 10_000)
+  assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+  assert b"over 1000000 bytes" in answer and time.perf_counter() - start < 10
+  # Streamed without a length: cut off once past the limit.
+  chunk = b"%x\r\n%s\r\n" % (500_000, b"x" * 500_000)
+  answer = _raw_post(url, b"POST /autocomplete HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                     b"chunked\r\n\r\n", chunk * 3)
+  assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+
+
+def _rss_mb(pid: int) -> float:
+  with open(f"/proc/{pid}/status") as f:
+    return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads RSS from /proc")
+def test_soak_rss_returns_to_baseline(tmp_path):
+  """A server process on loopback takes rounds of large and hostile requests; its RSS must come
+  back near the baseline measured after warm-up (bounded: about 300 requests, 600 MB sent)."""
+  src = tmp_path / "src"
+  src.mkdir()
+  for i, text in enumerate(CORPUS * 3):
+    (src / f"m{i}.py").write_text(text)
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+  url = f"http://127.0.0.1:{port}"
+  server = subprocess.Popen(
+      [sys.executable, "-m", "code_t5.serve", f"--model=ngram:{src}", f"--port={port}"],
+      cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  try:
+    deadline = time.time() + 120
+    while time.time() < deadline:
+      try:
+        if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+          break
+      except httpx.TransportError:
+        time.sleep(0.2)
+    head = b"POST /autocomplete HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    near_limit = json.dumps({"text": "\u00e9" * 150_000}).encode()  # 900 kB, too long: 422
+    hostile = [
+        (head + b"Content-Length: 300000000\r\n\r\n", b"x" * 65536),
+        (head + b"Content-Length: %d\r\n\r\n" % len(near_limit), near_limit),
+        (head + b"Transfer-Encoding: chunked\r\n\r\n", b"f4240\r\n" + b"[" * 1_000_000
+         + b"\r\n0\r\n\r\n"),
+        (head + b"Content-Length: 40\r\n\r\n", b'{"text": "x", "temperature": NaN}'.ljust(40)),
+        (head + b"Content-Length: 16\r\n\r\n", b'{"text":"\\ud800"}'[:16]),
+        (head + b"Content-Length: 4\r\n\r\n", b"\xff\xfe\xfd\xfc"),
+        (head + b"Content-Length: 23\r\n\r\n", b'{"text": "import ", "k"'),
+        (head + b"Content-Length: 29\r\n\r\n", b'{"text": "import ", "k": 2}\r\n'),
+    ]
+
+    def one_round() -> set:
+      with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda hb: _raw_post(url, *hb), hostile * 4))
+      return {a.split(b" ", 2)[1] for a in answers}
+
+    assert one_round() == {b"200", b"413", b"422"}  # warm-up: every path taken once
+    baseline = _rss_mb(server.pid)
+    peak = baseline
+    for _ in range(8):
+      assert one_round() == {b"200", b"413", b"422"}
+      peak = max(peak, _rss_mb(server.pid))
+    time.sleep(0.5)
+    after = _rss_mb(server.pid)
+    print(f"RSS baseline {baseline:.1f} MB, peak {peak:.1f} MB, after {after:.1f} MB "
+          f"({len(hostile) * 4 * 8} requests)")
+    assert httpx.post(f"{url}/autocomplete", json={"text": "import "}).status_code == 200
+    assert peak - baseline < 100 and after - baseline < 25, (baseline, peak, after)
+  finally:
+    server.terminate()
+    server.wait(timeout=30)
