@@ -9,7 +9,7 @@ import seqio
 
 import code_t5  # noqa: F401  (registers)
 import conala_fixtures
-from code_t5 import inference, metrics
+from code_t5 import conala_baselines, inference, metrics
 from code_t5.corpora import conala
 from conftest import REPO_ROOT, kill_when, run_script
 
@@ -108,6 +108,41 @@ def test_bleu_hand_computed_cases():
   # sacrebleu's 13a tokens: "sorted ( x )" matches whole; "len ( b )" against "len ( a )"
   # matches 2 of 4 unigrams and 1 of 3 bigrams: p1..p4 = 7/8, 4/6, 2/4, 1/2; same length.
   assert scores["sacrebleu"] == pytest.approx(100 * (7 / 8 * 4 / 6 * 2 / 4 * 1 / 2) ** 0.25)
+
+
+def test_intent_and_literals_baseline_on_fixed_pairs():
+  rows = conala_fixtures.CURATED_TRAIN
+  assert [conala_baselines.intent_and_literals(r["intent"], r["snippet"]) for r in rows] == [
+      "convert a list of multiple integers into a single integer `d` `i` `x`",
+      "convert a datetime string back to datetime object '2010-11-13 10:33:54.227806' "
+      "'%Y-%m-%d %H:%M:%S.%f'",
+      "averaging the values in a dictionary based on the key `i` `j`",
+      "zip lists"]
+  assert conala_baselines.intent_and_literals("Python: how to sort `l`?",
+                                              "l.sort(key=len, reverse=True)") == "sort `l`"
+
+
+def test_rewrite_eval_scores_the_baselines_beside_the_model_on_the_same_examples():
+  """Through seqio's Evaluator (as t5x.eval runs it): a "model" that copies the snippet must
+  score exactly what the copy_snippet baseline scores."""
+  row = conala_fixtures.CURATED_TRAIN[1]  # seqio's data injector takes one example per split
+  scores = seqio.test_utils.test_postprocessing(
+      "conala_rewrite_intent", {"validation": row}, predict_output=[row["snippet"]])
+
+  def bleu(output):
+    return metrics.conala_bleu([row["rewritten_intent"]], [output])["conala_bleu"]
+
+  expected = {"copy_intent": bleu(row["intent"]), "copy_snippet": bleu(row["snippet"]),
+              "intent_and_literals": bleu(conala_baselines.intent_and_literals(
+                  row["intent"], row["snippet"]))}
+  assert expected["copy_snippet"] > 0 and expected["intent_and_literals"] > 0
+  assert scores["conala_bleu"] == pytest.approx(expected["copy_snippet"])
+  for name, value in expected.items():
+    assert scores[f"conala_bleu_baseline_{name}"] == pytest.approx(value), name
+  assert scores["conala_bleu_minus_best_baseline"] == pytest.approx(
+      expected["copy_snippet"] - max(expected.values()))
+  assert {"conala_exact_match", "sacrebleu", "conala_exact_match_baseline_copy_intent"} <= set(
+      scores)
 
 
 def test_copy_intent_rewrite_resumes_after_kill_with_each_id_once(tmp_path):

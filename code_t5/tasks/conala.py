@@ -2,6 +2,8 @@
 
 - `conala_rewrite_intent`: intent + "\\n" + snippet -> rewritten_intent (curated train; curated
   test as validation); rows without a rewritten intent are left out (the export counts them);
+  its metrics put the model beside model-free baselines on the same examples
+  (code_t5.conala_baselines: copy the intent, copy the snippet, intent + quoted literals);
 - `conala_mined_rewrite_intent`: the same inputs over conala-mined, targets empty, `id` and
   `question_id` kept, for inference (split `train`);
 - `conala_code_generation`: rewritten_intent (else intent) -> snippet, official CoNaLa BLEU;
@@ -10,6 +12,7 @@
 """
 import seqio
 
+from code_t5 import conala_baselines
 from code_t5 import metrics
 from code_t5 import paths
 from code_t5 import preprocessors
@@ -56,7 +59,8 @@ for suffix, vocab in vocabularies.BY_SUFFIX.items():
       f"conala_rewrite_intent{suffix}", source=CURATED, output_features=_features(vocab),
       preprocessors=[preprocessors.conala_rewrite_intent, preprocessors.drop_empty_targets,
                      *TOKENIZE],
-      metric_fns=[metrics.conala_bleu])
+      postprocess_fn=conala_baselines.with_inputs,
+      metric_fns=[conala_baselines.conala_bleu_with_baselines])
   seqio.TaskRegistry.add(
       f"conala_mined_rewrite_intent{suffix}", source=MINED, output_features=_features(vocab),
       preprocessors=[preprocessors.conala_rewrite_intent, *TOKENIZE], metric_fns=[])
