@@ -5,7 +5,18 @@ import os
 
 
 def _time_ns(path: str) -> int:
-  return 1569435301125374618 + int(hashlib.sha256(path.encode()).hexdigest()[:8], 16)
+  return 1569435301125374618 + int(hashlib.sha256(os.fsencode(path)).hexdigest()[:8], 16)
+
+
+def repo_dir(root: str, owner: str, repo: str, language: str = "Python", ext: str = ".py",
+             init_hash: str = "master") -> str:
+  """Where add_repo puts a repository's files."""
+  return os.path.join(root, "v3", "languages", language, ext, owner, repo, init_hash)
+
+
+def meta_dir(root: str, owner: str, repo: str, init_hash: str = "master") -> str:
+  """Where add_repo puts a repository's paths.json, files.json and METADATA."""
+  return os.path.join(root, "v3", "repositories", owner, repo, init_hash)
 
 
 def add_repo(root: str, owner: str, repo: str, files: dict, language: str = "Python",
@@ -16,14 +27,14 @@ def add_repo(root: str, owner: str, repo: str, files: dict, language: str = "Pyt
   {original path: dataset file name}.
   """
   v3 = os.path.join(root, "v3")
-  repo_dir = os.path.join(v3, "languages", language, ext, owner, repo, init_hash)
-  os.makedirs(repo_dir, exist_ok=True)
+  files_dir = repo_dir(root, owner, repo, language, ext, init_hash)
+  os.makedirs(files_dir, exist_ok=True)
   names = {}
   for original, content in files.items():
     stem = os.path.splitext(os.path.basename(original))[0]
     name = f"{stem}_{_time_ns(owner + repo + original)}{ext}"
     data = content.encode("utf-8") if isinstance(content, str) else content
-    with open(os.path.join(repo_dir, name), "wb") as f:
+    with open(os.path.join(files_dir, name), "wb") as f:
       f.write(data)
     names[original] = name
   meta_base = ["repositories", "repositories"] if nested_metadata else ["repositories"]

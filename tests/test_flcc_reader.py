@@ -1,4 +1,6 @@
+import json
 import os
+import shutil
 
 import pytest
 
@@ -100,3 +102,116 @@ def test_broken_paths_json_warns_and_falls_back(tmp_path):
   assert len(kept) == 1 and "paths.json" in stats.warnings[0]
   (source, _), = kept.values()
   assert source.original_path == source.name
+
+
+def _two_repos(root):
+  flcc_fixtures.add_repo(root, "o", "a", {"a.py": "x = 1\n"})
+  flcc_fixtures.add_repo(root, "p", "b", {"b.py": "y = 2\n"})
+
+
+def test_paths_json_with_non_string_values_warns_and_falls_back(tmp_path):
+  root = str(tmp_path)
+  names = flcc_fixtures.add_repo(root, "o", "r", {f"pkg/f{i}.py": f"x = {i}\n" for i in range(5)})
+  paths_json = os.path.join(flcc_fixtures.meta_dir(root, "o", "r"), "paths.json")
+  bad = {names["pkg/f0.py"]: None, names["pkg/f1.py"]: 3, names["pkg/f2.py"]: ["a.py"],
+         names["pkg/f3.py"]: "\ud800.py", names["pkg/f4.py"]: "pkg/f4.py"}
+  with open(paths_json, "w") as f:
+    json.dump(bad, f)
+  kept, stats = _scan(root)
+  assert sorted(p for _, p in kept) == sorted([names[f"pkg/f{i}.py"] for i in range(4)]
+                                              + ["pkg/f4.py"])
+  assert stats.warned == {"bad_paths_json_entries": 4} and not stats.skipped
+  (line,) = stats.warnings
+  assert line.startswith(f"bad_paths_json_entries: 4 entries, e.g. {paths_json}: ")
+  assert "Fix the entries or delete the file" in line
+
+
+def test_missing_paths_json_is_a_counted_warning(tmp_path):
+  root = str(tmp_path)
+  _two_repos(root)
+  missing = os.path.join(flcc_fixtures.meta_dir(root, "p", "b"), "paths.json")
+  os.remove(missing)
+  kept, stats = _scan(root)
+  assert len(kept) == 2 and stats.warned == {"missing_paths_json": 1}
+  assert stats.warnings[0].startswith(f"missing_paths_json: 1 repositories, e.g. {missing}: ")
+
+
+def test_missing_repositories_folder_is_a_counted_warning(tmp_path):
+  root = str(tmp_path)
+  _two_repos(root)
+  shutil.rmtree(os.path.join(root, "v3", "repositories"))
+  kept, stats = _scan(root)
+  assert len(kept) == 2 and stats.warned == {"no_repositories_folder": 2}
+  assert "extract the archive's v3/repositories/" in stats.warnings[0]
+  assert all(source.original_path == source.name for source, _ in kept.values())
+
+
+def test_symlinked_folders_and_files_at_the_wrong_depth_are_counted(tmp_path):
+  root = str(tmp_path)
+  _two_repos(root)
+  ext_dir = os.path.join(root, "v3", "languages", "Python", ".py")
+  os.symlink(os.path.join(ext_dir, "o"), os.path.join(ext_dir, "linked_owner"))
+  os.symlink(os.path.join(ext_dir, "o", "a"), os.path.join(ext_dir, "p", "linked_repo"))
+  os.symlink(flcc_fixtures.repo_dir(root, "o", "a"), os.path.join(ext_dir, "o", "a", "linked"))
+  for stray in (os.path.join(ext_dir, "o", "a", "stray.py"),   # no <init-hash> level
+                os.path.join(ext_dir, "o", "stray.py"),        # no <repo> level
+                os.path.join(ext_dir, "stray.py"),
+                os.path.join(root, "v3", "languages", "stray.py")):
+    with open(stray, "w") as f:
+      f.write("z = 3\n")
+  kept, stats = _scan(root)
+  assert len(kept) == 2
+  assert dict(stats.skipped) == {"symlink": 3, "misplaced": 4}
+
+
+def test_unreadable_owner_folder_is_a_counted_skip(tmp_path, monkeypatch):
+  root = str(tmp_path)
+  _two_repos(root)
+  owner = os.path.join(root, "v3", "languages", "Python", ".py", "o")
+  real_scandir = os.scandir
+
+  def scandir(path="."):  # root reads any folder, so the denial is simulated
+    if os.fspath(path) == owner:
+      raise PermissionError(13, "Permission denied", path)
+    return real_scandir(path)
+
+  monkeypatch.setattr(os, "scandir", scandir)
+  kept, stats = _scan(root)
+  assert [source.repo for source, _ in kept.values()] == ["p/b"]
+  assert dict(stats.skipped) == {"unreadable": 1} and stats.examples["unreadable"] == owner
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read a chmod 000 folder")
+def test_chmod_000_owner_folder_is_a_counted_skip(tmp_path):
+  root = str(tmp_path)
+  _two_repos(root)
+  owner = os.path.join(root, "v3", "languages", "Python", ".py", "o")
+  os.chmod(owner, 0)
+  try:
+    kept, stats = _scan(root)
+  finally:
+    os.chmod(owner, 0o755)
+  assert len(kept) == 1 and dict(stats.skipped) == {"unreadable": 1}
+
+
+def test_names_that_are_not_utf8_are_counted_skips_named_readably(tmp_path):
+  root = str(tmp_path)
+  _two_repos(root)
+  flcc_fixtures.add_repo(root, os.fsdecode(b"own\xfer"), "r", {"c.py": "z = 3\n"})
+  files = flcc_fixtures.repo_dir(root, "o", "a").encode()
+  with open(os.path.join(files, b"bad\xff_1569435301125374618.py"), "wb") as f:
+    f.write(b"w = 4\n")
+  # A renamed file whose paths.json entry gives a UTF-8 original path is kept under that path.
+  with open(os.path.join(files, b"ok\xfe_1569435301125374619.py"), "wb") as f:
+    f.write(b"v = 5\n")
+  paths_json = os.path.join(flcc_fixtures.meta_dir(root, "o", "a"), "paths.json")
+  with open(paths_json) as f:
+    paths = json.load(f)
+  paths[os.fsdecode(b"ok\xfe_1569435301125374619.py")] = "ok.py"
+  with open(paths_json, "w") as f:
+    json.dump(paths, f)
+  kept, stats = _scan(root)
+  assert sorted(p for _, p in kept) == ["a.py", "b.py", "ok.py"]
+  assert dict(stats.skipped) == {"name_not_utf8": 2}
+  example = stats.examples["name_not_utf8"]
+  assert example.endswith("bad\\xff_1569435301125374618.py") and example.encode("utf-8")

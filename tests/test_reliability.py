@@ -1,10 +1,12 @@
 """Reliability: random inputs, kills at random points, malformed files, determinism."""
 import glob
+import hashlib
 import json
 import os
 import random
 import subprocess
 import sys
+import time
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
@@ -15,7 +17,7 @@ import code_t5  # noqa: F401  (registers)
 import conala_fixtures
 import flcc_fixtures
 from code_t5 import preprocessors, vocabularies
-from code_t5.corpora import conala, prepare
+from code_t5.corpora import atomic, conala, prepare
 from conftest import REPO_ROOT, kill_when, run_script
 
 FEW = settings(max_examples=20, deadline=None,
@@ -186,3 +188,129 @@ def test_parallel_preparation_killed_at_random_points_ends_byte_identical(tmp_pa
   files = sorted(p.relative_to(clean) for p in clean.rglob("*") if p.is_file())
   assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
   assert all((clean / f).read_bytes() == (out / f).read_bytes() for f in files)
+
+
+def _prepare_cmd(root, out):
+  return [sys.executable, os.path.join(REPO_ROOT, "scripts", "prepare_flcc.py"),
+          f"--flcc_root={root}", f"--out_dir={out}", "--shard_bytes=200", "--workers=2"]
+
+
+def _error_lines(stderr):
+  # stderr also holds TensorFlow's start-up log and progress bars.
+  return [line for line in stderr.splitlines() if line.startswith("error")]
+
+
+def _assert_manifest_matches_disk(out):
+  manifest = prepare.read_manifest(str(out))
+  on_disk = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+  assert on_disk == set(manifest["shards"]) | {prepare.MANIFEST}  # no state, lock or temporary
+  for rel, digest in manifest["shards"].items():
+    assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == digest, rel
+
+
+# Loads a script, says it is ready (argv[1]), waits for the go file (argv[2]), runs the rest.
+AT_ONCE = """
+import importlib.util, os, sys, time
+ready, go, script, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+spec = importlib.util.spec_from_file_location("script", script)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+open(ready, "w").close()
+while not os.path.exists(go):
+  time.sleep(0.001)
+sys.exit(module.main(args))
+"""
+
+
+def test_two_concurrent_runs_on_one_folder_one_fails_at_once_naming_the_holder(tmp_path):
+  # Different inputs, so a survivor mixed with the other run's shards would show.
+  roots = [str(tmp_path / "src_a"), str(tmp_path / "src_b")]
+  flcc_fixtures.build_code_tree(roots[0], num_repos=12, files_per_repo=4)
+  flcc_fixtures.build_code_tree(roots[1], num_repos=8, files_per_repo=3)
+  out = tmp_path / "out"
+  go = tmp_path / "go"
+  procs = [subprocess.Popen([sys.executable, "-c", AT_ONCE, str(tmp_path / f"ready{i}"), str(go),
+                             *_prepare_cmd(root, out)[1:]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           for i, root in enumerate(roots)]
+  # Both have imported everything (TensorFlow's import time varies by seconds): start them.
+  deadline = time.time() + 120
+  while not all((tmp_path / f"ready{i}").exists() for i in range(2)) and time.time() < deadline:
+    time.sleep(0.01)
+  go.touch()
+  finished = []
+  while len(finished) < 2:
+    finished += [p for p in procs if p not in finished and p.poll() is not None]
+    time.sleep(0.01)
+  results = {p.pid: (p.returncode, p.stderr.read()) for p in procs}
+  (winner,) = [p for p in procs if p.returncode == 0]
+  (loser,) = [p for p in procs if p is not winner]
+  assert finished[0] is loser  # it did not wait for the lock
+  code, stderr = results[loser.pid]
+  assert code == 2 and "Traceback" not in stderr, stderr[-2000:]
+  assert _error_lines(stderr) == [
+      f"error: {out}: another preparation (pid {winner.pid}) is writing this folder; wait for "
+      "it to finish, or pass another output folder."], stderr[-2000:]
+  _assert_manifest_matches_disk(out)
+  clean = tmp_path / "clean"
+  prepare.prepare(roots[procs.index(winner)], str(clean), shard_bytes=200)
+  assert {p.relative_to(clean): p.read_bytes() for p in clean.rglob("*") if p.is_file()} == {
+      p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def test_a_held_lock_names_its_pid_and_goes_with_its_holder(tmp_path, code_tree):
+  out = tmp_path / "out"
+  out.mkdir()
+  with atomic.folder_lock(str(out)):
+    with pytest.raises(atomic.FolderLocked, match=f"{out}: another .* \\(pid {os.getpid()}\\)"):
+      prepare.prepare(code_tree, str(out))
+    assert os.listdir(out) == [atomic.LOCK_FILE]
+  assert os.listdir(out) == []
+  # (A killed holder's lock goes with it, pool workers included: the kill/resume tests.)
+  prepare.prepare(code_tree, str(out))
+  _assert_manifest_matches_disk(out)
+
+
+def test_temporary_names_are_unique_per_call():
+  assert atomic.temporary_path("/d/x.json") != atomic.temporary_path("/d/x.json")
+  assert f".x.json.{os.getpid()}." in atomic.temporary_path("/d/x.json")
+
+
+def test_odd_tree_prepares_with_counted_skips_and_warnings_not_tracebacks(tmp_path):
+  root = str(tmp_path / "src")
+  flcc_fixtures.build_code_tree(root, num_repos=4, files_per_repo=3)
+  names = flcc_fixtures.add_repo(root, "odd", "paths", {"a.py": "a = 1\n", "b.py": "b = 2\n"})
+  with open(os.path.join(flcc_fixtures.meta_dir(root, "odd", "paths"), "paths.json"), "w") as f:
+    json.dump({names["a.py"]: None, names["b.py"]: 3}, f)  # once a TypeError in sorting
+  flcc_fixtures.add_repo(root, "odd", "nometa", {"c.py": "c = 3\n"})
+  os.remove(os.path.join(flcc_fixtures.meta_dir(root, "odd", "nometa"), "paths.json"))
+  flcc_fixtures.add_repo(root, os.fsdecode(b"odd\xff"), "r", {"d.py": "d = 4\n"})
+  with open(os.path.join(flcc_fixtures.repo_dir(root, "odd", "paths").encode(),
+                         b"e\xfe_1569435301125374618.py"), "wb") as f:
+    f.write(b"e = 5\n")
+  ext_dir = os.path.join(root, "v3", "languages", "Python", ".py")
+  os.symlink(os.path.join(ext_dir, "odd", "paths"), os.path.join(ext_dir, "odd", "linked"))
+  with open(os.path.join(ext_dir, "odd", "stray.py"), "w") as f:
+    f.write("f = 6\n")
+  out = tmp_path / "out"
+  result = subprocess.run(_prepare_cmd(root, out), capture_output=True, text=True)
+  assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+  manifest = prepare.read_manifest(str(out))
+  assert manifest["skipped"] == {"misplaced": 1, "name_not_utf8": 2, "symlink": 1}
+  assert manifest["warning_counts"] == {"bad_paths_json_entries": 2, "missing_paths_json": 1}
+  assert manifest["kept"] == 4 * 3 + 2 + 1 + 2 + 1
+  assert "skipped: {'misplaced': 1, 'name_not_utf8': 2, 'symlink': 1}" in result.stdout
+  assert "e.g. name_not_utf8: " in result.stdout and "e\\xfe_1569435301125374618" in result.stdout
+  assert "warning: missing_paths_json: 1 repositories, e.g. " in result.stdout
+  _assert_manifest_matches_disk(out)
+
+
+def test_nothing_usable_is_a_one_line_error_and_leaves_nothing(tmp_path):
+  root = tmp_path / "src"
+  flcc_fixtures.add_repo(str(root), os.fsdecode(b"own\xfer"), "r", {"a.py": "a = 1\n"})
+  out = tmp_path / "out"
+  result = subprocess.run(_prepare_cmd(root, out), capture_output=True, text=True)
+  assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+  assert _error_lines(result.stderr) == [
+      f"error: {root}: no usable source file (skipped: {{'name_not_utf8': 1}})."]
+  assert not out.exists()

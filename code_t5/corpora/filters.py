@@ -16,8 +16,8 @@ GENERATED_MARKERS = (
 
 # Every reason a file can be skipped, in the order the checks run.
 SKIP_REASONS = (
-    "unreadable", "symlink", "too_large", "empty", "not_utf8", "binary", "generated",
-    "long_lines", "duplicate",
+    "unreadable", "symlink", "misplaced", "name_not_utf8", "too_large", "empty", "not_utf8",
+    "binary", "generated", "long_lines", "duplicate",
 )
 
 

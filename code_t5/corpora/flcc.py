@@ -33,21 +33,54 @@ class SourceFile:
   original_path: str  # path inside the repository, from paths.json (else `name`)
 
 
+def printable(path: str) -> str:
+  """`path` safe to print and to write as UTF-8: undecodable bytes show as `\\xff`."""
+  try:
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+  except UnicodeEncodeError:  # a lone surrogate that did not come from the file system
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def is_utf8(text: str) -> bool:
+  """Whether `text` can be written as UTF-8 (names read from disk may hold raw bytes)."""
+  try:
+    text.encode("utf-8")
+  except UnicodeEncodeError:
+    return False
+  return True
+
+
 @dataclasses.dataclass
 class ScanStats:
-  """What a scan kept and skipped, by reason, with one example path per reason."""
+  """What a scan kept and skipped, by reason, with one example path per reason; and what it
+  warned about, by kind, with a count and one example each."""
   kept: int = 0
   skipped: collections.Counter = dataclasses.field(default_factory=collections.Counter)
   examples: dict = dataclasses.field(default_factory=dict)
-  warnings: list = dataclasses.field(default_factory=list)
+  warned: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+  warn_details: dict = dataclasses.field(default_factory=dict)  # kind -> (example, unit, text)
 
   def skip(self, reason: str, path: str) -> None:
     self.skipped[reason] += 1
-    self.examples.setdefault(reason, path)
+    self.examples.setdefault(reason, printable(path))
+
+  def warn(self, kind: str, example: str, message: str, unit: str = "repositories") -> None:
+    self.warned[kind] += 1
+    self.warn_details.setdefault(kind, (printable(example), unit, message))
+
+  @property
+  def warnings(self) -> list[str]:
+    """One line per kind: what, how many, an example, and the fix."""
+    lines = []
+    for kind, count in sorted(self.warned.items()):
+      example, unit, message = self.warn_details[kind]
+      lines.append(f"{kind}: {count} {unit}, e.g. {example}: {message}")
+    return lines
 
   def summary(self) -> dict:
     return {"kept": self.kept, "skipped": dict(sorted(self.skipped.items())),
-            "skip_examples": dict(sorted(self.examples.items())), "warnings": self.warnings}
+            "skip_examples": dict(sorted(self.examples.items())), "warnings": self.warnings,
+            "warning_counts": dict(sorted(self.warned.items()))}
 
 
 def language_slug(language: str) -> str:
@@ -70,20 +103,38 @@ def find_v3(root: str) -> str:
       "dataset-normalized-5000-with-imports/, or build one with scripts/make_dev_dataset.py.")
 
 
-def _subdirs(path: str) -> list[str]:
-  with os.scandir(path) as entries:
-    return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+def _subdirs(path: str, stats: ScanStats) -> list[str]:
+  """Sorted real subfolders of `path`, a level above the files. Symlinks, files at this
+  (wrong) depth and an unreadable folder are counted as skips."""
+  try:
+    with os.scandir(path) as scanned:
+      entries = sorted(scanned, key=lambda e: e.name)
+  except OSError:
+    stats.skip("unreadable", path)
+    return []
+  names = []
+  for entry in entries:
+    if entry.is_symlink():
+      stats.skip("symlink", entry.path)
+    elif entry.is_dir(follow_symlinks=False):
+      names.append(entry.name)
+    else:
+      stats.skip("misplaced", entry.path)
+  return names
 
 
-def repository_dirs(v3: str) -> Iterator[tuple[str, str, str, str, str]]:
-  """Yields (language, ext, owner, repo, init_hash) for every repository folder, sorted."""
+def repository_dirs(v3: str, stats: Optional[ScanStats] = None
+                    ) -> Iterator[tuple[str, str, str, str, str]]:
+  """Yields (language, ext, owner, repo, init_hash) for every repository folder, sorted;
+  what cannot be one is counted in `stats`."""
+  stats = stats if stats is not None else ScanStats()
   languages = os.path.join(v3, "languages")
-  for language in _subdirs(languages):
-    for ext in _subdirs(os.path.join(languages, language)):
+  for language in _subdirs(languages, stats):
+    for ext in _subdirs(os.path.join(languages, language), stats):
       ext_dir = os.path.join(languages, language, ext)
-      for owner in _subdirs(ext_dir):
-        for repo in _subdirs(os.path.join(ext_dir, owner)):
-          for init_hash in _subdirs(os.path.join(ext_dir, owner, repo)):
+      for owner in _subdirs(ext_dir, stats):
+        for repo in _subdirs(os.path.join(ext_dir, owner), stats):
+          for init_hash in _subdirs(os.path.join(ext_dir, owner, repo), stats):
             yield language, ext, owner, repo, init_hash
 
 
@@ -96,21 +147,41 @@ def metadata_dir(v3: str, owner: str, repo: str, init_hash: str) -> Optional[str
 
 
 def load_paths(v3: str, owner: str, repo: str, init_hash: str, stats: ScanStats) -> dict:
-  """Reads paths.json; a missing or broken one is reported and file names are used instead."""
-  meta = metadata_dir(v3, owner, repo, init_hash)
-  if meta is None or not os.path.exists(os.path.join(meta, "paths.json")):
+  """Reads paths.json; a missing or broken one (or entry) is counted as a warning, and those
+  files keep their dataset file names as original paths."""
+  if not os.path.isdir(os.path.join(v3, "repositories")):
+    stats.warn("no_repositories_folder", os.path.join(v3, "repositories"),
+               "the metadata folder is missing, so original paths fall back to dataset file "
+               "names; extract the archive's v3/repositories/ beside v3/languages/.")
     return {}
-  path = os.path.join(meta, "paths.json")
+  meta = metadata_dir(v3, owner, repo, init_hash)
+  path = os.path.join(meta or os.path.join(v3, "repositories", owner, repo, init_hash),
+                      "paths.json")
+  if not os.path.exists(path):
+    stats.warn("missing_paths_json", path,
+               "no paths.json, so original paths fall back to dataset file names; copy the "
+               "repository's metadata folder from the archive.")
+    return {}
   try:
     with open(path, encoding="utf-8") as f:
       paths = json.load(f)
     if not isinstance(paths, dict):
       raise ValueError("expected a JSON object {file name: original path}")
-    return paths
   except (OSError, ValueError) as e:
-    stats.warnings.append(f"{path}: unusable paths.json ({e}); original paths fall back to "
-                          "dataset file names. Fix or delete the file to silence this.")
+    stats.warn("bad_paths_json", f"{path} ({e})",
+               "unusable paths.json, so original paths fall back to dataset file names; "
+               "fix the file (a JSON object {file name: original path}) or delete it.")
     return {}
+  usable = {}
+  for name, original in paths.items():
+    if isinstance(original, str) and original and is_utf8(original):
+      usable[name] = original
+    else:
+      stats.warn("bad_paths_json_entries", f"{path}: {name!r}: {original!r}"[:300],
+                 "paths.json entries whose original path is not a non-empty UTF-8 string; "
+                 "those files keep their dataset file names as paths. Fix the entries or "
+                 "delete the file.", unit="entries")
+  return usable
 
 
 def repo_key(owner: str, repo: str, init_hash: str) -> str:
@@ -119,11 +190,13 @@ def repo_key(owner: str, repo: str, init_hash: str) -> str:
 
 
 def iter_source_files(root: str, stats: ScanStats) -> Iterator[SourceFile]:
-  """Yields every regular file of the tree in a stable order; symlinks are counted and skipped."""
+  """Yields every regular file of the tree in a stable order; symlinks, files at the wrong
+  depth and names that are not UTF-8 are counted and skipped."""
   v3 = find_v3(root)
-  for language, ext, owner, repo, init_hash in repository_dirs(v3):
+  for language, ext, owner, repo, init_hash in repository_dirs(v3, stats):
     repo_dir = os.path.join(v3, "languages", language, ext, owner, repo, init_hash)
     paths = load_paths(v3, owner, repo, init_hash, stats)
+    key = repo_key(owner, repo, init_hash)
     for dirpath, dirnames, filenames in os.walk(repo_dir, onerror=lambda e: stats.skip(
         "unreadable", e.filename)):
       for d in list(dirnames):
@@ -137,9 +210,13 @@ def iter_source_files(root: str, stats: ScanStats) -> Iterator[SourceFile]:
           stats.skip("symlink", disk_path)
           continue
         name = os.path.relpath(disk_path, repo_dir)
-        yield SourceFile(language=language, ext=ext, repo=repo_key(owner, repo, init_hash),
-                         init_hash=init_hash, name=name, disk_path=disk_path,
-                         original_path=paths.get(name, name))
+        original = paths.get(name, name)
+        # The path, repository and language are stored as UTF-8 text in every record.
+        if not (is_utf8(original) and is_utf8(key) and is_utf8(language)):
+          stats.skip("name_not_utf8", disk_path)
+          continue
+        yield SourceFile(language=language, ext=ext, repo=key, init_hash=init_hash, name=name,
+                         disk_path=disk_path, original_path=original)
 
 
 def inspect_file(disk_path: str) -> tuple[Optional[str], Optional[str], int]:

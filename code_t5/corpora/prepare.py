@@ -7,6 +7,7 @@ and the output is deterministic: the same input always gives byte-identical shar
 Every shard is written to a hidden temporary name and renamed into place, so a reader never
 sees a partial shard. A state file records finished shards, so a killed run resumes: the re-run
 scans the tree again (to rebuild the same plan) and rewrites only the shards still missing.
+A run holds a lock on the output folder: a second run on the same folder fails at once.
 """
 import contextlib
 import dataclasses
@@ -160,19 +161,49 @@ def _write_shard(job: tuple[str, list[Entry]]) -> tuple[str, str]:
 
 def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
             shard_bytes: int = DEFAULT_SHARD_BYTES, workers: int = 1) -> dict:
-  """Prepares `root` into `out_dir`; returns the manifest (also written as manifest.json)."""
+  """Prepares `root` into `out_dir`; returns the manifest (also written as manifest.json).
+
+  Raises atomic.FolderLocked at once if another run is preparing into `out_dir`.
+  """
+  flcc.find_v3(root)  # a wrong root fails before anything is created
+  created = not os.path.isdir(out_dir)
+  os.makedirs(out_dir, exist_ok=True)
+  try:
+    with atomic.folder_lock(out_dir, what="preparation"):
+      return _prepare_locked(root, out_dir, splits, shard_bytes, workers)
+  except BaseException:
+    if created:  # a folder this run made and left empty goes too
+      with contextlib.suppress(OSError):
+        os.rmdir(out_dir)
+    raise
+
+
+def _leftovers(out_dir: str, plan) -> list[str]:
+  """Shards of an earlier run with another plan, and temporaries of killed runs (the lock
+  guarantees that no other run is writing them now)."""
+  shards = glob.glob(os.path.join(out_dir, "*", "*.tfrecord-*"))
+  temporaries = (glob.glob(os.path.join(out_dir, "*", ".*.tmp"))
+                 + glob.glob(os.path.join(out_dir, f".{STATE}.*.tmp"))
+                 + glob.glob(os.path.join(out_dir, f".{MANIFEST}.*.tmp")))
+  return [p for p in shards if os.path.relpath(p, out_dir) not in plan] + temporaries
+
+
+def _prepare_locked(root: str, out_dir: str, splits, shard_bytes: int, workers: int) -> dict:
   groups, stats = scan(root, splits, workers)
   if not groups:
     raise ValueError(f"{root}: no usable source file (skipped: {dict(stats.skipped)}).")
   plan = plan_shards(groups, splits, shard_bytes)
   fingerprint = _fingerprint(plan)
-  os.makedirs(out_dir, exist_ok=True)
   state_path = os.path.join(out_dir, STATE)
+  manifest_path = os.path.join(out_dir, MANIFEST)
   state = {"plan": fingerprint, "done": {}}
   if os.path.exists(state_path):
-    with open(state_path) as f:
-      previous = json.load(f)
-    if previous.get("plan") == fingerprint:
+    try:
+      with open(state_path) as f:
+        previous = json.load(f)
+    except ValueError:  # written atomically, so only a hand-edited one: start over
+      previous = {}
+    if isinstance(previous, dict) and previous.get("plan") == fingerprint:
       state = previous
 
   resumed, jobs = 0, []
@@ -182,27 +213,30 @@ def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
       resumed += 1
     else:
       jobs.append((path, entries))
+  leftovers = _leftovers(out_dir, plan)
+  if (jobs or leftovers) and os.path.exists(manifest_path):
+    # The folder is about to change: until the new manifest is written it is not done.
+    os.remove(manifest_path)
   with _mapper(workers) as pmap:
     for path, digest in tqdm.tqdm(pmap(_write_shard, jobs, ordered=False), total=len(jobs),
                                   desc="writing shards", unit="shard"):
       state["done"][os.path.relpath(path, out_dir)] = digest
       atomic.write_json(state_path, state)
 
-  # Shards of an earlier run with another plan (or temporaries of a killed one) go last.
-  for stale in glob.glob(os.path.join(out_dir, "*", "*.tfrecord-*")) + glob.glob(
-      os.path.join(out_dir, "*", ".*.tmp")):
-    if os.path.relpath(stale, out_dir) not in plan:
-      os.remove(stale)
+  # Leftovers go last, so a killed run never loses a shard it could have reused.
+  for stale in _leftovers(out_dir, plan):
+    os.remove(stale)
 
-  manifest = {"format_version": FORMAT_VERSION, "source": os.path.abspath(root),
+  manifest = {"format_version": FORMAT_VERSION, "source": flcc.printable(os.path.abspath(root)),
               "splits": dict(splits), "features": list(FEATURES), "languages": {},
               "shards": {rel: state["done"][rel] for rel in sorted(plan)}, **stats.summary()}
   for (slug, split), entries in sorted(groups.items()):
     lang = manifest["languages"].setdefault(slug, {"name": entries[0].source.language})
     lang[split] = {"files": len(entries), "bytes": sum(e.num_bytes for e in entries),
                    "repositories": len({e.source.repo for e in entries})}
-  atomic.write_json(os.path.join(out_dir, MANIFEST), manifest, indent=1, sort_keys=True)
-  os.remove(state_path)
+  atomic.write_json(manifest_path, manifest, indent=1, sort_keys=True)
+  if os.path.exists(state_path):
+    os.remove(state_path)
   manifest["resumed_shards"] = resumed
   return manifest
 
