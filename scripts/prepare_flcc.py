@@ -4,6 +4,7 @@
 
 Splits by repository, removes exact duplicates, writes <out_dir>/<language>/<split>.tfrecord-*
 and manifest.json. Safe to kill: run it again and it resumes, with byte-identical output.
+One run at a time per output folder: a second one stops at once, naming the first one's pid.
 """
 import argparse
 import os
