@@ -125,3 +125,27 @@ def test_manifest_is_sorted_json(data_dir):
   with open(os.path.join(data_dir, "flcc", prepare.MANIFEST)) as f:
     text = f.read()
   assert json.dumps(json.loads(text), indent=1, sort_keys=True) + "\n" == text
+
+
+def test_a_failed_rerun_leaves_no_manifest_over_changed_shards(tmp_path, code_tree, monkeypatch):
+  out = str(tmp_path / "out")
+  prepare.prepare(code_tree, out, SPLITS, shard_bytes=300)
+  written = []
+
+  def fail_after_one(job):
+    if written:
+      raise RuntimeError("disk full")
+    written.append(job[0])
+    return real_write(job)
+
+  real_write = prepare._write_shard
+  monkeypatch.setattr(prepare, "_write_shard", fail_after_one)
+  with pytest.raises(RuntimeError, match="disk full"):
+    prepare.prepare(code_tree, out, SPLITS, shard_bytes=500)  # another plan: shards change
+  assert len(written) == 1
+  assert not os.path.exists(os.path.join(out, prepare.MANIFEST))  # not presented as done
+  monkeypatch.setattr(prepare, "_write_shard", real_write)
+  manifest = prepare.prepare(code_tree, out, SPLITS, shard_bytes=500)
+  assert manifest["resumed_shards"] == 1
+  assert sorted(manifest["shards"]) == sorted(
+      os.path.relpath(p, out) for p in glob.glob(os.path.join(out, "*", "*.tfrecord-*")))
