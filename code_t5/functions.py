@@ -1,21 +1,28 @@
-"""Functions of a source tree, for code search: Python via the standard `ast` module; Java,
-JavaScript, Go, PHP and Ruby (the other CodeSearchNet languages) via tree-sitter grammars, the
-parser CodeSearchNet itself used. Files of other languages are counted as
-`unsupported_language`.
+"""Functions of a source tree, for code search: Python (`.py`, `.pyi`) via the standard `ast`
+module; Java, JavaScript, Go, PHP and Ruby (the other CodeSearchNet languages) via tree-sitter
+grammars, the parser CodeSearchNet itself used. Files of other languages are counted as
+`unsupported_language`. Only regular files inside the tree are read (no FIFOs or devices, no
+symlinks leading out of it), each up to a size limit; everything left out is counted by reason.
 Order is deterministic: files by sorted path (folders walked in sorted order), functions in
 source order (an outer function before the functions nested in it).
+
+This module imports nothing from code_t5 (so nothing that loads TensorFlow or JAX): parsing
+workers load it alone in fresh interpreters, never by forking a process that may run JAX.
 """
 import ast
 import collections
-import contextlib
 import dataclasses
 import fnmatch
 import functools
 import importlib
 import io
-import multiprocessing
+import json
 import os
 import re
+import selectors
+import stat
+import subprocess
+import sys
 import textwrap
 import tokenize
 from typing import Iterator, Optional, Sequence
@@ -33,7 +40,13 @@ TREE_SITTER = {
 # Nodes whose name prefixes the functions inside them (Class.method).
 _CONTAINERS = ("class_declaration", "interface_declaration", "enum_declaration", "class",
                "module", "trait_declaration")
-SUPPORTED_SUFFIXES = (".py",) + tuple(TREE_SITTER)
+PYTHON_SUFFIXES = (".py", ".pyi")
+SUPPORTED_SUFFIXES = PYTHON_SUFFIXES + tuple(TREE_SITTER)
+LANGUAGES = {".py": "Python", ".pyi": "Python", ".java": "Java", ".js": "JavaScript",
+             ".go": "Go", ".php": "PHP", ".rb": "Ruby"}
+# Larger files are skipped as `too_large`: preparation's limit (corpora/filters.py), which
+# generated and minified files pass rarely.
+MAX_FILE_BYTES = 1 << 20
 # Folders never walked: hidden ones (.git, .venv, the search index itself) and byte code.
 SKIPPED_DIRS = ("__pycache__",)
 # Nodes that can hold statements: a def is a statement, so expressions need not be walked.
@@ -61,6 +74,8 @@ class Extraction:
   functions: list[Function] = dataclasses.field(default_factory=list)
   files: int = 0
   parsed_files: int = 0
+  parsed_by_language: collections.Counter = dataclasses.field(
+      default_factory=collections.Counter)
   skipped: collections.Counter = dataclasses.field(default_factory=collections.Counter)
   skip_examples: dict = dataclasses.field(default_factory=dict)
   unsupported_suffixes: collections.Counter = dataclasses.field(
@@ -73,9 +88,10 @@ class Extraction:
 
 def source_files(root: str, exclude: Sequence[str] = (), skip: Optional[str] = None
                  ) -> Iterator[str]:
-  """Paths of the files under `root`, relative to it with "/" separators, sorted. Not walked:
-  hidden and byte-code folders, folders whose name or relative path matches an `exclude`
-  glob (e.g. site-packages), and the folder `skip` (the index)."""
+  """Paths of the files under `root`, relative to it with "/" separators, sorted, and of
+  symlinks to folders (not followed; extract_file counts them). Not walked: hidden and
+  byte-code folders, folders whose name or relative path matches an `exclude` glob (e.g.
+  site-packages), and the folder `skip` (the index)."""
   skip = os.path.realpath(skip) if skip else None
 
   def walked(folder: str, name: str) -> bool:
@@ -86,7 +102,8 @@ def source_files(root: str, exclude: Sequence[str] = (), skip: Optional[str] = N
 
   for folder, dirs, files in os.walk(root):
     dirs[:] = sorted(d for d in dirs if walked(folder, d))
-    for name in sorted(files):
+    links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+    for name in sorted(files + links):
       yield os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
 
 
@@ -96,25 +113,50 @@ def decode(data: bytes) -> str:
   return data.decode(encoding)
 
 
+def _is_overload(node: ast.AST) -> bool:
+  """Decorated with typing's @overload (as `overload`, `typing.overload`, `t.overload`)."""
+  return any((isinstance(d, ast.Name) and d.id == "overload") or
+             (isinstance(d, ast.Attribute) and d.attr == "overload")
+             for d in getattr(node, "decorator_list", ()))
+
+
 def extract_source(text: str, path: str) -> list[Function]:
-  """The functions of one Python file; raises SyntaxError (or ValueError) if it does not parse."""
+  """The functions of one Python file; raises SyntaxError (or ValueError) if it does not parse.
+
+  `@overload` signatures are folded into the definition that follows them (one row: the
+  overloads and the implementation as its source, the implementation's `def` as its line);
+  in a stub without an implementation, consecutive overloads make one row."""
   tree = ast.parse(text, filename=path)
   lines = text.splitlines(keepends=True)
   out = []
+  defs = (ast.FunctionDef, ast.AsyncFunctionDef)
 
   def visit(node: ast.AST, prefix: str) -> None:
+    overloads = []  # overload signatures waiting for their implementation
     for child in ast.iter_child_nodes(node):
-      if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        qualname = prefix + child.name
-        first = min([d.lineno for d in child.decorator_list] + [child.lineno])
-        out.append(Function(path, qualname, child.lineno, child.end_lineno,
-                            ast.get_docstring(child) or "",
-                            "".join(lines[first - 1:child.end_lineno])))
-        visit(child, qualname + ".<locals>.")
+      if overloads and not (isinstance(child, defs) and child.name == overloads[0].name):
+        add(overloads[0], overloads[-1], prefix)
+        overloads = []
+      if isinstance(child, defs) and _is_overload(child):
+        overloads.append(child)
+      elif isinstance(child, defs):
+        add(overloads[0] if overloads else child, child, prefix)
+        overloads = []
+        visit(child, prefix + child.name + ".<locals>.")
       elif isinstance(child, ast.ClassDef):
         visit(child, prefix + child.name + ".")
       elif isinstance(child, BLOCKS):  # a def in an if/try/with/for/match keeps the prefix
         visit(child, prefix)
+    if overloads:
+      add(overloads[0], overloads[-1], prefix)
+
+  def add(start: ast.AST, node: ast.AST, prefix: str) -> None:
+    """One row for `node`, its source from `start`'s first decorator (an overload's)."""
+    first = min([d.lineno for d in start.decorator_list] + [start.lineno])
+    line = start.lineno if _is_overload(node) else node.lineno
+    out.append(Function(path, prefix + node.name, line, node.end_lineno,
+                        ast.get_docstring(node) or ast.get_docstring(start) or "",
+                        "".join(lines[first - 1:node.end_lineno])))
 
   visit(tree, "")
   return out
@@ -187,16 +229,48 @@ def extract_tree_sitter(data: bytes, path: str, suffix: str) -> list[Function]:
   return out
 
 
-def extract_file(root: str, path: str) -> tuple[list[Function], Optional[tuple[str, str]]]:
+def _read_regular_file(root: str, path: str, max_bytes: int
+                       ) -> tuple[Optional[bytes], Optional[tuple[str, str]]]:
+  """(the bytes of `root/path`, None), or (None, (skip reason, example)) unless it is a
+  regular file inside `root` (a symlink may lead to one) of at most `max_bytes`."""
+  full = os.path.join(root, path)
+  try:
+    if os.path.islink(full):
+      real, inside = os.path.realpath(full), os.path.realpath(root)
+      if os.path.commonpath([real, inside]) != inside:
+        return None, ("symlink_outside_tree", f"{path} -> {real}")
+      if os.path.isdir(real):
+        return None, ("symlinked_folder", path)
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+    fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK)
+  except OSError as e:
+    return None, ("unreadable", f"{path} ({e.strerror})")
+  with open(fd, "rb") as f:
+    info = os.fstat(f.fileno())
+    if not stat.S_ISREG(info.st_mode):
+      return None, ("not_regular_file", path)
+    if info.st_size > max_bytes:
+      return None, ("too_large", f"{path} ({info.st_size} bytes > {max_bytes})")
+    try:
+      data = f.read(max_bytes + 1)
+    except OSError as e:
+      return None, ("unreadable", f"{path} ({e.strerror})")
+  if len(data) > max_bytes:  # grew since fstat
+    return None, ("too_large", f"{path} (over {max_bytes} bytes)")
+  return data, None
+
+
+def extract_file(root: str, path: str, max_bytes: int = MAX_FILE_BYTES
+                 ) -> tuple[list[Function], Optional[tuple[str, str]]]:
   """(functions of `root/path`, None), or ([], (skip reason, example)) when it is left out."""
   suffix = os.path.splitext(path)[1]
   if suffix not in SUPPORTED_SUFFIXES or (suffix in TREE_SITTER and _parser(suffix) is None):
+    if os.path.isdir(os.path.join(root, path)):  # a symlink to a folder, not walked
+      return [], ("symlinked_folder", path)
     return [], ("unsupported_language", path)
-  try:
-    with open(os.path.join(root, path), "rb") as f:
-      data = f.read()
-  except OSError as e:
-    return [], ("unreadable", f"{path} ({e.strerror})")
+  data, skipped = _read_regular_file(root, path, max_bytes)
+  if skipped:
+    return [], skipped
   if suffix in TREE_SITTER:
     try:
       data.decode("utf-8")
@@ -215,12 +289,84 @@ def extract_file(root: str, path: str) -> tuple[list[Function], Optional[tuple[s
     return [], ("syntax_error", f"{path} ({type(e).__name__}: {e})")
 
 
-def _extract(job: tuple[str, str]) -> tuple[list[Function], Optional[tuple[str, str]]]:
-  return extract_file(*job)
+# A parsing worker: a fresh interpreter that loads this file alone (not the code_t5 package,
+# whose import loads TensorFlow and JAX) and answers one JSON line of jobs per JSON line.
+_WORKER = """
+import importlib.util, json, sys
+sys.path[:] = json.loads(sys.stdin.readline())
+spec = importlib.util.spec_from_file_location("_code_t5_functions_worker", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+spec.loader.exec_module(module)
+module.serve_jobs()
+"""
+BATCH = 8  # files per message to a worker
+
+
+def serve_jobs() -> None:
+  """The worker's loop: a JSON list of [root, path, max_bytes] in, a JSON list of
+  [functions as dicts, skip or null] out, until stdin closes."""
+  for line in sys.stdin:
+    results = [[[fn.to_json() for fn in fns], skipped]
+               for fns, skipped in (extract_file(*job) for job in json.loads(line))]
+    sys.stdout.write(json.dumps(results) + "\n")
+    sys.stdout.flush()
+
+
+def _extract_in_workers(jobs: list, workers: int) -> Iterator[tuple]:
+  """extract_file's result for each job, in order, from `workers` fresh interpreters. They
+  are started with subprocess (fork + exec at once, no fork handlers run), never by forking
+  this process: it may run JAX's threads, and a forked copy of them can deadlock."""
+  batches = [jobs[i:i + BATCH] for i in range(0, len(jobs), BATCH)]
+  procs = [subprocess.Popen([sys.executable, "-c", _WORKER, os.path.abspath(__file__)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            encoding="utf-8") for _ in range(min(workers, len(batches)))]
+  selector, pending, results, sent = selectors.DefaultSelector(), {}, {}, 0
+
+  def dispatch(proc: subprocess.Popen) -> None:
+    nonlocal sent
+    if sent < len(batches):
+      proc.stdin.write(json.dumps(batches[sent]) + "\n")
+      proc.stdin.flush()
+      pending[proc], sent = sent, sent + 1
+    else:
+      proc.stdin.close()
+
+  try:
+    for proc in procs:
+      proc.stdin.write(json.dumps(sys.path) + "\n")
+      selector.register(proc.stdout, selectors.EVENT_READ, proc)
+      dispatch(proc)
+    for index in range(len(batches)):
+      while index not in results:
+        for key, _ in selector.select():
+          proc = key.data
+          line = proc.stdout.readline()  # one line per batch, so nothing stays buffered
+          if not line:
+            first = batches[pending[proc]][0][1]
+            raise RuntimeError(f"a parsing worker stopped (exit status {proc.wait()}) on "
+                               f"the files from {first}; index again with --workers=1 to "
+                               "see which file.")
+          results[pending.pop(proc)] = json.loads(line)
+          dispatch(proc)
+      for fns, skipped in results.pop(index):
+        yield [Function(**fn) for fn in fns], tuple(skipped) if skipped else None
+  finally:
+    for proc in procs:
+      if proc.poll() is None:
+        proc.kill()
+      proc.wait()
+      proc.stdout.close()
+      if not proc.stdin.closed:
+        try:
+          proc.stdin.close()
+        except BrokenPipeError:
+          pass
 
 
 def extract_tree(root: str, exclude: Sequence[str] = (), skip: Optional[str] = None,
-                 workers: int = 1, progress: bool = True) -> Extraction:
+                 workers: int = 1, progress: bool = True,
+                 max_bytes: int = MAX_FILE_BYTES) -> Extraction:
   """The functions of every supported file under `root` (see source_files), parsed by
   `workers` processes (the result does not depend on it), with a progress bar on stderr;
   every file left out is counted in `skipped` by reason."""
@@ -228,20 +374,19 @@ def extract_tree(root: str, exclude: Sequence[str] = (), skip: Optional[str] = N
   result = Extraction()
   paths = list(source_files(root, exclude, skip))
   result.files = len(paths)
-  jobs = [(root, path) for path in paths]
-  with contextlib.ExitStack() as stack:
-    if workers > 1 and len(jobs) > 1:
-      pool = stack.enter_context(multiprocessing.get_context("fork").Pool(workers))
-      extracted = pool.imap(_extract, jobs, chunksize=8)
+  jobs = [(root, path, max_bytes) for path in paths]
+  if workers > 1 and len(jobs) > BATCH:
+    extracted = _extract_in_workers(jobs, workers)
+  else:
+    extracted = (extract_file(*job) for job in jobs)
+  for path, (functions, skipped) in zip(paths, tqdm.tqdm(
+      extracted, total=len(jobs), desc="extracting", unit="file", disable=not progress)):
+    if skipped:
+      result.skip(*skipped)
+      if skipped[0] == "unsupported_language":
+        result.unsupported_suffixes[os.path.splitext(path)[1] or "(none)"] += 1
     else:
-      extracted = map(_extract, jobs)
-    for path, (functions, skipped) in zip(paths, tqdm.tqdm(
-        extracted, total=len(jobs), desc="extracting", unit="file", disable=not progress)):
-      if skipped:
-        result.skip(*skipped)
-        if skipped[0] == "unsupported_language":
-          result.unsupported_suffixes[os.path.splitext(path)[1] or "(none)"] += 1
-      else:
-        result.parsed_files += 1
-        result.functions.extend(functions)
+      result.parsed_files += 1
+      result.parsed_by_language[LANGUAGES[os.path.splitext(path)[1]]] += 1
+      result.functions.extend(functions)
   return result

@@ -3,20 +3,24 @@
   python -m code_t5.search index DIR [--index_dir=DIR/.code_t5_search] [--model=bm25]
   python -m code_t5.search query "parse a date string" [--index_dir=...] [-k 10] [--json]
 
-Indexed: Python functions, async functions and methods (parsed with `ast`), and the functions
-and methods of Java, JavaScript, Go, PHP and Ruby files (tree-sitter). Other languages' files
-are counted as `unsupported_language` in the summary, as are files that do not decode or
-parse. Hidden folders (.git, .venv) and __pycache__ are not walked.
+Indexed: Python functions, async functions and methods (`.py` and `.pyi`, parsed with `ast`;
+@overload signatures folded into their implementation), and the functions and methods of Java,
+JavaScript, Go, PHP and Ruby files (tree-sitter). Only regular files inside DIR are read, up to
+--max_file_bytes (1 MiB); other languages' files, files over the limit, FIFOs and devices,
+symlinks leading out of DIR and files that do not decode or parse are counted by reason in the
+summary. Hidden folders (.git, .venv) and __pycache__ are not walked.
 
 Models: `bm25` (default; words with identifiers split, so "read file" meets `read_file`),
 `dense:t5x:<checkpoint_dir>` (a dual encoder, code_t5.dual_encoder) and `dense:hash` (a
 stand-in, not a model: hashed sub-words, for trying the dense path without T5X).
 
 The index folder holds manifest.json (model, count, source root, format) and one data folder
-(functions.jsonl, one row per function, plus the bm25s or faiss index); a new index is written
-beside the old one and replaces it only once complete, by rewriting the manifest atomically.
-`query` looks for .code_t5_search in the current folder and its parents unless given
---index_dir.
+(functions.jsonl, one row per function, files.json with the size and modification time of each
+file indexed, plus the bm25s or faiss index); a new index is written beside the old one and
+replaces it only once complete, by rewriting the manifest atomically. `query` looks for
+.code_t5_search in the current folder and its parents unless given --index_dir; it refuses a
+damaged index, and warns when a file of a result changed since indexing, each time naming the
+file and the command that re-indexes.
 """
 import argparse
 import collections
@@ -38,15 +42,17 @@ from code_t5 import functions as functions_lib
 from code_t5 import retrieval
 from code_t5.corpora import atomic
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: files.json (size and mtime of each indexed file)
 INDEX_DIR_NAME = ".code_t5_search"
 MANIFEST = "manifest.json"
 METADATA = "functions.jsonl"
+STAMPS = "files.json"
 BM25_DIR = "bm25"
 FAISS_FILE = "dense.faiss"
 DATA_PREFIX = "data-"
 EMBED_BATCH = 256
 BUILD_HINT = "python -m code_t5.search index <DIR>"
+FIELDS = frozenset(("path", "qualname", "line", "end_line", "docstring", "source"))
 
 
 class HashEncoder:
@@ -146,8 +152,18 @@ def _check_index_dir(index_dir: str) -> None:
                      "code search index. Choose a new or empty folder.")
 
 
+def _stamp(path: str) -> Optional[list[int]]:
+  """[size, mtime in ns] of a file, or None if it is gone."""
+  try:
+    info = os.stat(path)
+  except OSError:
+    return None
+  return [info.st_size, info.st_mtime_ns]
+
+
 def build(root: str, index_dir: Optional[str] = None, model: str = "bm25",
-          exclude: Sequence[str] = (), workers: int = 1, progress: bool = True) -> dict:
+          exclude: Sequence[str] = (), workers: int = 1, progress: bool = True,
+          max_file_bytes: int = functions_lib.MAX_FILE_BYTES) -> dict:
   """Extracts, indexes and saves the functions under `root`; returns the manifest written."""
   start = time.perf_counter()
   root = os.path.abspath(root)
@@ -158,8 +174,11 @@ def build(root: str, index_dir: Optional[str] = None, model: str = "bm25",
   _check_index_dir(index_dir)
   if model.startswith("dense:t5x:") and not os.path.exists(model[len("dense:t5x:"):]):
     raise ValueError(f"--model={model}: no such checkpoint or model folder.")
-  # Parse (in forked workers) before the encoder starts JAX's threads: fork after is unsafe.
-  found = functions_lib.extract_tree(root, exclude, index_dir, workers, progress)
+  # Stamps first: a file changed while it is parsed then reads as stale, never as fresh.
+  stamps = {path: _stamp(os.path.join(root, path))
+            for path in functions_lib.source_files(root, exclude, index_dir)}
+  found = functions_lib.extract_tree(root, exclude, index_dir, workers, progress,
+                                     max_file_bytes)
   encoder = load_encoder(model[len("dense:"):]) if model.startswith("dense:") else None
   fns = found.functions
   if not fns:
@@ -175,6 +194,8 @@ def build(root: str, index_dir: Optional[str] = None, model: str = "bm25",
                   "folder with --index_dir.") from None
   try:
     atomic.write_jsonl(os.path.join(data_dir, METADATA), (fn.to_json() for fn in fns))
+    atomic.write_json(os.path.join(data_dir, STAMPS),
+                      {path: stamps.get(path) for path in sorted({fn.path for fn in fns})})
     dim = None
     if encoder is None:
       import tqdm  # pylint: disable=g-import-not-at-top
@@ -191,6 +212,8 @@ def build(root: str, index_dir: Optional[str] = None, model: str = "bm25",
         "format": FORMAT_VERSION, "model": model, "functions": len(fns), "root": root,
         "data": data, "dim": dim, "exclude": list(exclude),
         "files": found.files, "parsed_files": found.parsed_files,
+        "parsed_by_language": dict(found.parsed_by_language.most_common()),
+        "max_file_bytes": max_file_bytes,
         "skipped": dict(sorted(found.skipped.items())), "skip_examples": found.skip_examples,
         "unsupported_suffixes": dict(found.unsupported_suffixes.most_common()),
         "seconds": {"extract": round(extracted - start, 3), "total": round(seconds, 3)},
@@ -220,6 +243,20 @@ def find_index_dir(start: str = ".") -> str:
     folder = parent
 
 
+def reindex_command(manifest: dict, index_dir: str, model: Optional[str] = None) -> str:
+  """The command that rebuilds the index at `index_dir` as the manifest describes it."""
+  root = manifest.get("root") if isinstance(manifest.get("root"), str) else "<DIR>"
+  exclude = manifest.get("exclude") if isinstance(manifest.get("exclude"), list) else []
+  model = model or (manifest.get("model") if isinstance(manifest.get("model"), str) else None)
+  return (f"python -m code_t5.search index {root} --index_dir={index_dir}"
+          f"{f' --model={model}' if model else ''}"
+          f"{''.join(f' --exclude={e}' for e in exclude)}")
+
+
+class DamagedIndex(ValueError):
+  """An index that cannot be read as written: one line naming the file and the rebuild."""
+
+
 class Searcher:
   """A loaded index: the function rows and a bm25s retriever or a faiss index + encoder."""
 
@@ -229,31 +266,114 @@ class Searcher:
       raise FileNotFoundError(f"--index_dir={index_dir}: no code search index there (no "
                               f"{MANIFEST}); build one with `{BUILD_HINT} "
                               f"--index_dir={index_dir}`.")
-    with open(path, encoding="utf-8") as f:
-      try:
+    self.index_dir = index_dir
+    self.manifest = {}
+    try:
+      with open(path, encoding="utf-8") as f:
         self.manifest = json.load(f)
-      except ValueError as e:
-        raise ValueError(f"{path}: unreadable manifest ({e}); rebuild the index with "
-                         f"`{BUILD_HINT}`.") from None
+    except (ValueError, OSError) as e:
+      self._damaged(path, f"unreadable manifest ({e})")
+    if not isinstance(self.manifest, dict):
+      self.manifest = {}
+      self._damaged(path, "the manifest is not a JSON object")
     if self.manifest.get("format") != FORMAT_VERSION:
-      raise ValueError(f"{path}: index format {self.manifest.get('format')}, this version "
-                       f"reads {FORMAT_VERSION}; rebuild it with `{BUILD_HINT}`.")
+      raise DamagedIndex(f"{path}: index format {self.manifest.get('format')}, this version "
+                         f"reads {FORMAT_VERSION}; rebuild it with "
+                         f"`{reindex_command(self.manifest, index_dir)}`.")
+    for key, kind in (("model", str), ("data", str), ("functions", int), ("root", str),
+                      ("exclude", list)):
+      if not isinstance(self.manifest.get(key), kind):
+        self._damaged(path, f"no valid {key!r} in the manifest")
     self.model = self.manifest["model"]
     if model is not None and normalise_model(model) != self.model:
       raise ValueError(f"--model={model}, but the index at {index_dir} was built with "
                        f"--model={self.model}; query without --model, or rebuild it with "
-                       f"`python -m code_t5.search index {self.manifest['root']} "
-                       f"--index_dir={index_dir} --model={model}"
-                       f"{''.join(f' --exclude={e}' for e in self.manifest['exclude'])}`.")
-    data_dir = os.path.join(index_dir, self.manifest["data"])
-    with open(os.path.join(data_dir, METADATA), encoding="utf-8") as f:
-      self.functions = [json.loads(line) for line in f]
-    if self.model == "bm25":
-      import bm25s  # pylint: disable=g-import-not-at-top
-      self.bm25 = bm25s.BM25.load(os.path.join(data_dir, BM25_DIR), show_progress=False)
-    else:
+                       f"`{reindex_command(self.manifest, index_dir, model)}`.")
+    data = self.manifest["data"]
+    data_dir = os.path.join(index_dir, data)
+    if not data.startswith(DATA_PREFIX) or "/" in data or not os.path.isdir(data_dir):
+      self._damaged(path, f"its data folder {data!r} is missing")
+    self.functions = self._read_rows(os.path.join(data_dir, METADATA))
+    self.stamps = self._read_stamps(os.path.join(data_dir, STAMPS))
+    try:
+      if self.model == "bm25":
+        import bm25s  # pylint: disable=g-import-not-at-top
+        where = os.path.join(data_dir, BM25_DIR)
+        self.bm25 = bm25s.BM25.load(where, show_progress=False)
+        self._check_bm25(where)
+      else:
+        where = os.path.join(data_dir, FAISS_FILE)
+        self.index = retrieval.Index.load(where)
+        if len(self.index) != len(self.functions) or self.index.index.d != self.manifest["dim"]:
+          self._damaged(where, f"{len(self.index)} vectors of {self.index.index.d} "
+                        f"dimensions for {len(self.functions)} functions of "
+                        f"{self.manifest['dim']}")
+    except DamagedIndex:
+      raise
+    except Exception as e:  # pylint: disable=broad-except  (any unreadable file: rebuild)
+      self._damaged(where, f"unreadable ({type(e).__name__}: {str(e)[:200]})")
+    if self.model != "bm25":
       self.encoder = load_encoder(self.model[len("dense:"):])
-      self.index = retrieval.Index.load(os.path.join(data_dir, FAISS_FILE))
+    self._warned = set()
+
+  def _damaged(self, path: str, problem: str) -> None:
+    raise DamagedIndex(f"{path}: {problem}; the index is damaged, rebuild it with "
+                       f"`{reindex_command(self.manifest, self.index_dir)}`.")
+
+  def _read_rows(self, path: str) -> list[dict]:
+    rows = []
+    try:
+      with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+          try:
+            row = json.loads(line)
+          except ValueError as e:
+            self._damaged(f"{path}:{number}", f"not a JSON row ({e})")
+          if not isinstance(row, dict) or not FIELDS.issubset(row):
+            self._damaged(f"{path}:{number}", f"a row without {sorted(FIELDS)}")
+          rows.append(row)
+    except (OSError, UnicodeDecodeError) as e:
+      self._damaged(path, f"unreadable ({e})")
+    if len(rows) != self.manifest["functions"]:
+      self._damaged(path, f"{len(rows)} rows where the manifest says "
+                    f"{self.manifest['functions']} (truncated?)")
+    return rows
+
+  def _read_stamps(self, path: str) -> dict:
+    try:
+      with open(path, encoding="utf-8") as f:
+        stamps = json.load(f)
+    except (OSError, ValueError) as e:
+      self._damaged(path, f"unreadable ({e})")
+    if not isinstance(stamps, dict):
+      self._damaged(path, "not a JSON object")
+    return stamps
+
+  def _check_bm25(self, where: str) -> None:
+    """Every document id and word id in range, so a query cannot index past the rows."""
+    scores, n = self.bm25.scores, len(self.functions)
+    indices, indptr = np.asarray(scores["indices"]), np.asarray(scores["indptr"])
+    if scores["num_docs"] != n:
+      self._damaged(where, f"{scores['num_docs']} documents for {n} functions")
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+      self._damaged(where, f"document ids out of range 0..{n - 1}")
+    # bm25s keeps "" in its vocabulary without a column; queries never hold it.
+    word_ids = [i for word, i in self.bm25.vocab_dict.items() if word]
+    if (len(indptr) < 1 or indptr[-1] != len(indices) or len(indices) != len(scores["data"])
+        or np.any(np.diff(indptr) < 0) or
+        (word_ids and (min(word_ids) < 0 or max(word_ids) >= len(indptr) - 1))):
+      self._damaged(where, "its word table does not match its score matrix")
+
+  def stale(self, path: str) -> bool:
+    """Whether `path` (relative to the root) differs from when it was indexed; warns once
+    per file on stderr, naming it and the command that re-indexes."""
+    changed = self.stamps.get(path) != _stamp(os.path.join(self.manifest["root"], path))
+    if changed and path not in self._warned:
+      self._warned.add(path)
+      print(f"warning: {os.path.join(self.manifest['root'], path)} changed since it was "
+            f"indexed (its results may point at old lines); re-index with "
+            f"`{reindex_command(self.manifest, self.index_dir)}`.", file=sys.stderr)
+    return changed
 
   def search(self, query: str, k: int = 10) -> list[tuple[float, dict]]:
     """(score, function row), best first; ties in row order. BM25 leaves out rows that share
@@ -269,7 +389,8 @@ class Searcher:
       return [(float(scores[i]), self.functions[i]) for i in top if scores[i] > 0]
     q = np.asarray(self.encoder.embed_queries([query]), np.float32)
     scores, ids = self.index.search(q, k)
-    return [(float(s), self.functions[i]) for s, i in zip(scores[0], ids[0]) if i >= 0]
+    return [(float(s), self.functions[i]) for s, i in zip(scores[0], ids[0])
+            if 0 <= i < len(self.functions)]
 
 
 def _display_path(root: str, path: str) -> str:
@@ -332,11 +453,14 @@ def _answer(searcher: "Searcher", text: str, k: int, as_json: bool, load_ms: flo
         "results": [{"rank": r, "score": score, "path": fn["path"], "line": fn["line"],
                      "end_line": fn["end_line"], "qualname": fn["qualname"],
                      "docstring": fn["docstring"].strip().split("\n")[0],
-                     "file": os.path.join(root, fn["path"])}
+                     "file": os.path.join(root, fn["path"]),
+                     "stale": searcher.stale(fn["path"])}
                     for r, (score, fn) in enumerate(results, 1)]}, indent=1))
     return
   for score, fn in results:
-    print(f"{_display_path(root, fn['path'])}:{fn['line']}  {fn['qualname']}  {score:.4f}")
+    mark = "  (changed since indexing)" if searcher.stale(fn["path"]) else ""
+    print(f"{_display_path(root, fn['path'])}:{fn['line']}  {fn['qualname']}  {score:.4f}"
+          f"{mark}")
     for line in snippet(fn):
       print(f"    {line}")
   if not results:
@@ -349,7 +473,9 @@ def print_summary(manifest: dict, index_dir: str) -> None:
   seconds = manifest["seconds"]["total"]
   print(f"\nIndexed {manifest['root']} -> {index_dir} in {seconds:.1f} s "
         f"(--model={manifest['model']})")
-  print(f"  files       {manifest['files']} ({manifest['parsed_files']} Python files parsed)")
+  languages = ", ".join(f"{lang} {n}" for lang, n in manifest["parsed_by_language"].items())
+  print(f"  files       {manifest['files']} ({manifest['parsed_files']} parsed"
+        f"{': ' + languages if languages else ''})")
   print(f"  functions   {manifest['functions']} ({manifest['functions_per_second']:.0f} "
         f"functions/s; extraction {manifest['seconds']['extract']:.1f} s)")
   skipped = manifest["skipped"]
@@ -386,6 +512,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   index.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                      help="processes that parse files; the index does not depend on it "
                      "(default: the number of CPUs, %(default)s)")
+  index.add_argument("--max_file_bytes", type=int, default=functions_lib.MAX_FILE_BYTES,
+                     help="larger files are skipped as too_large (default: %(default)s, "
+                     "preparation's limit)")
   index.add_argument("--no_progress", action="store_true", help="no progress bars")
   ask = commands.add_parser("query", help="print the functions that best answer a question")
   ask.add_argument("text", metavar="QUESTION", nargs="?", help="in English, e.g. \"parse a "
@@ -401,7 +530,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "index":
       index_dir = os.path.abspath(args.index_dir or default_index_dir(args.dir))
       manifest = build(args.dir, index_dir, args.model, args.exclude, args.workers,
-                       not args.no_progress)
+                       not args.no_progress, args.max_file_bytes)
       print_summary(manifest, index_dir)
     else:
       query(args.index_dir, args.text, args.k, args.model, args.json)
