@@ -1,0 +1,193 @@
+"""T5X on 8 emulated CPU devices (XLA_FLAGS=--xla_force_host_platform_device_count=8).
+
+Each mesh file with more than one device trains the tiny encoder-decoder and decoder-only
+models for a few steps through `python -m t5x.train`; a probe trainer records the shardings of
+the live parameters and batches, which must be what the mesh file says, and the loss must match
+the one-device run on the same data within LOSS_RTOL. The dual encoder trains data-parallel;
+t5x.infer and the CoNaLa mined rewriting predict on 8 devices as on one.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from code_t5 import training
+from conftest import REPO_ROOT, run_script
+
+pytestmark = pytest.mark.skipif(
+    training.installed_trainer() != "t5x",
+    reason="T5X is not importable: it is not on PyPI (README, 'Training with T5X')")
+GIN = "code_t5/gin_configs/t5x"
+TESTS = os.path.dirname(os.path.abspath(__file__))
+STEPS = 4
+# Float32 sums over 8 shards come in another order than on one device; over 4 Adafactor steps
+# of the tiny models that moves the loss by ~1e-6 relative (measured); 1e-4 leaves room.
+LOSS_RTOL = 1e-4
+# (mesh file, devices on the data axis, on the model axis) for 8 devices.
+MESHES = [("gpu_8", 4, 2), ("tpu_v3_8", 8, 1), ("tpu_v4_32", 4, 2)]
+MODELS = {  # model file -> (task file, batch size)
+    "t5_1_1_tiny": ("flcc_dev_python_full_line", 8),
+    "decoder_only_tiny": ("flcc_dev_python_lm", 8),
+    "dual_encoder_tiny": ("csn_python_query_code", 8),
+}
+PROBE_GIN = """from __gin__ import dynamic_registration
+import __main__ as train_script
+import t5x_sharding_probe
+from t5x import utils
+train_script.train.trainer_cls = @t5x_sharding_probe.ShardingProbeTrainer
+t5x_sharding_probe.ShardingProbeTrainer:
+  num_microbatches = None
+  learning_rate_fn = @utils.create_learning_rate_scheduler()
+"""
+
+
+def _env(data_dir: str, devices: int, probe: str = "") -> dict:
+  env = {**os.environ, "CODE_T5_DATA_DIR": data_dir, "CODE_T5_SHARDING_PROBE": probe,
+         "PYTHONPATH": os.pathsep.join(filter(None, [TESTS, os.environ.get("PYTHONPATH")])),
+         "JAX_PLATFORMS": "cpu"}
+  env.pop("XLA_FLAGS", None)
+  if devices > 1:
+    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+  return env
+
+
+def _run(module: str, env: dict, *flags: str) -> subprocess.CompletedProcess:
+  result = subprocess.run([sys.executable, "-m", module, *flags], capture_output=True, text=True,
+                          env=env, cwd=REPO_ROOT)
+  assert result.returncode == 0, result.stderr[-4000:]
+  return result
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, data_dir):
+  """The shared fixture data dir plus an exported CodeSearchNet (for the dual encoder)."""
+  import csn_fixtures  # pylint: disable=g-import-not-at-top
+  corpus = csn_fixtures.write_corpus(str(tmp_path_factory.mktemp("csn")))
+  result = run_script("export_codesearchnet.py", f"--from_disk={corpus}",
+                      env={"CODE_T5_DATA_DIR": data_dir})
+  assert result.returncode == 0, result.stderr[-3000:]
+  return data_dir
+
+
+def _train(data_dir: str, model_dir: str, model: str, mesh: str, devices: int,
+           probe_gin: str = "", probe: str = "") -> float:
+  task, batch = MODELS[model]
+  flags = [f"--gin_file={GIN}/models/{model}.gin", f"--gin_file={GIN}/runs/pretrain.gin",
+           f"--gin_file={GIN}/mesh/{mesh}.gin", f"--gin_file={GIN}/tasks/{task}.gin"]
+  if probe_gin:
+    flags.append(f"--gin_file={probe_gin}")
+  _run("t5x.train", _env(data_dir, devices, probe), *flags,
+       f"--gin.MODEL_DIR='{model_dir}'", f"--gin.TRAIN_STEPS={STEPS}",
+       f"--gin.BATCH_SIZE={batch}", f"--gin.train.eval_period={STEPS}",
+       "--gin.train.train_eval_dataset_cfg=None", "--gin.train.infer_eval_dataset_cfg=None",
+       "--gin.utils.create_learning_rate_scheduler.factors='constant'",
+       "--gin.utils.create_learning_rate_scheduler.base_learning_rate=0.01")
+  return training.read_scalars(os.path.join(model_dir, "train"), "loss")[STEPS]
+
+
+@pytest.fixture(scope="module")
+def one_device(data, tmp_path_factory):
+  """Model -> (model dir, loss after STEPS) of the single-device run (mesh/cpu.gin)."""
+  cache = {}
+
+  def get(model):
+    if model not in cache:
+      model_dir = str(tmp_path_factory.mktemp(f"one_{model}"))
+      cache[model] = model_dir, _train(data, model_dir, model, "cpu", 1)
+    return cache[model]
+  return get
+
+
+def _expected_spec(name: str, model_axis: int) -> tuple[list, list]:
+  """(partition spec, shard divisor per dim) that T5X's standard logical rules give `name`."""
+  if name.endswith("embedding"):  # (vocab, embed): vocab -> model
+    return ["model", None], [model_axis, 1]
+  return [None, "model"], [1, model_axis]  # mlp (embed, mlp), attention (embed, joined_kv)
+
+
+@pytest.mark.parametrize("model", ["t5_1_1_tiny", "decoder_only_tiny"])
+@pytest.mark.parametrize("mesh,data_axis,model_axis", MESHES)
+def test_model_trains_sharded_as_the_mesh_says_and_matches_one_device(
+    data, one_device, tmp_path, model, mesh, data_axis, model_axis):
+  probe_gin = tmp_path / "probe.gin"
+  probe_gin.write_text(PROBE_GIN)
+  probe = tmp_path / "probe.json"
+  loss = _train(data, str(tmp_path / "m"), model, mesh, 8, str(probe_gin), str(probe))
+  record = json.loads(probe.read_text())
+  assert record["devices"] == 8 and record["mesh"] == {"data": data_axis, "model": model_axis}
+  assert len(record["params"]) >= 3, record["params"].keys()
+  for name, got in record["params"].items():
+    spec, factors = _expected_spec(name, model_axis)
+    assert got["spec"] == spec, (name, got)
+    assert got["shard_shape"] == [n // f for n, f in zip(got["shape"], factors)], (name, got)
+  batch = MODELS[model][1]
+  for feature, got in record["batch"].items():
+    assert got["spec"][0] == "data" and got["shape"][0] == batch, (feature, got)
+    assert got["shard_shape"] == [batch // data_axis] + got["shape"][1:], (feature, got)
+  _, reference = one_device(model)
+  print(f"{model} on {mesh}: loss {loss} vs one device {reference}, "
+        f"relative difference {abs(loss - reference) / reference:.2e}")
+  assert loss == pytest.approx(reference, rel=LOSS_RTOL), (loss, reference)
+
+
+def test_dual_encoder_trains_data_parallel_and_matches_one_device(data, one_device, tmp_path):
+  probe_gin = tmp_path / "probe.gin"
+  probe_gin.write_text(PROBE_GIN)
+  probe = tmp_path / "probe.json"
+  loss = _train(data, str(tmp_path / "m"), "dual_encoder_tiny", "tpu_v3_8", 8, str(probe_gin),
+                str(probe))
+  record = json.loads(probe.read_text())
+  assert record["mesh"] == {"data": 8, "model": 1}
+  for feature, got in record["batch"].items():
+    assert got["spec"][0] == "data" and got["shard_shape"][0] == 1, (feature, got)
+  _, reference = one_device("dual_encoder_tiny")
+  print(f"dual encoder on tpu_v3_8: loss {loss} vs one device {reference}")
+  assert loss == pytest.approx(reference, rel=LOSS_RTOL), (loss, reference)
+
+
+def _predictions(folder) -> list[str]:
+  rows = []
+  for name in sorted(os.listdir(folder)):
+    if "-predict.jsonl" in name:
+      with open(os.path.join(folder, name)) as f:
+        rows += [json.loads(line)["prediction"] for line in f]
+  return rows
+
+
+def test_infer_on_8_devices_predicts_what_one_device_predicts(data, one_device, tmp_path):
+  model_dir, _ = one_device("t5_1_1_tiny")
+  task = MODELS["t5_1_1_tiny"][0]
+  out = {}
+  for devices, mesh in ((1, "cpu"), (8, "tpu_v3_8"), (8, "gpu_8")):
+    folder = tmp_path / f"{mesh}_{devices}"
+    _run("t5x.infer", _env(data, devices), f"--gin_file={GIN}/models/t5_1_1_tiny.gin",
+         f"--gin_file={GIN}/runs/infer.gin", f"--gin_file={GIN}/mesh/{mesh}.gin",
+         f"--gin_file={GIN}/tasks/{task}.gin", "--gin.utils.DatasetConfig.batch_size=8",
+         f"--gin.CHECKPOINT_PATH='{model_dir}/checkpoint_{STEPS}'",
+         f"--gin.INFER_OUTPUT_DIR='{folder}'")
+    out[mesh] = _predictions(folder)
+  assert len(out["cpu"]) >= 5
+  assert out["tpu_v3_8"] == out["cpu"] and out["gpu_8"] == out["cpu"]
+
+
+def test_conala_mined_rewriting_on_8_devices_matches_one_device(one_device, tmp_path):
+  import conala_fixtures  # pylint: disable=g-import-not-at-top
+  model_dir, _ = one_device("t5_1_1_tiny")
+  data_dir = str(tmp_path / "data")
+  corpus = conala_fixtures.write_corpus(str(tmp_path / "corpus"), num_mined=20)
+  result = run_script("export_conala.py", f"--from_disk={corpus}",
+                      env={"CODE_T5_DATA_DIR": data_dir})
+  assert result.returncode == 0, result.stderr[-2000:]
+  rewritten = {}
+  for devices in (1, 8):
+    out = tmp_path / f"rewritten_{devices}.jsonl"
+    result = run_script("rewrite_conala_mined.py", f"--out={out}", "--decoding=greedy",
+                        f"--checkpoint={model_dir}/checkpoint_{STEPS}", "--batch_size=8",
+                        f"--model_gin={GIN}/models/t5_1_1_tiny.gin", "--inputs_length=128",
+                        "--targets_length=16", env=_env(data_dir, devices))
+    assert result.returncode == 0, result.stderr[-3000:]
+    rewritten[devices] = [json.loads(x) for x in out.read_text().splitlines()]
+  assert len(rewritten[1]) == 20 and rewritten[8] == rewritten[1]
+  assert len({r["rewritten_intent"] for r in rewritten[1]}) >= 1
