@@ -329,7 +329,8 @@ def _extract_in_workers(jobs: list, workers: int) -> Iterator[tuple]:
       proc.stdin.write(json.dumps(batches[sent]) + "\n")
       proc.stdin.flush()
       pending[proc], sent = sent, sent + 1
-    else:
+    else:  # nothing left for it: let it exit, and stop watching its output
+      selector.unregister(proc.stdout)
       proc.stdin.close()
 
   try:

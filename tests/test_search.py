@@ -12,6 +12,7 @@ import pytest
 from code_t5 import functions
 from code_t5 import retrieval
 from code_t5 import search
+from code_t5.corpora import filters
 
 MODULE = textwrap.dedent('''\
     import functools
@@ -304,3 +305,191 @@ def test_eval_script_scores_bm25_and_an_encoder_on_the_same_candidates(tmp_path)
     assert 0 < scores["mrr"] <= 1 and scores["distractors"] == scores["queries"] - 1
   assert report["bm25"]["mrr"] == 1.0  # each fixture docstring names its function's words
 
+
+
+def test_only_regular_files_inside_the_tree_are_read(tmp_path):
+  outside = write_tree(tmp_path / "outside", {"secret.py": "def secret():\n  pass\n",
+                                              "lib/x.py": "def x():\n  pass\n"})
+  root = write_tree(tmp_path / "src", {"pkg/ok.py": "def ok():\n  pass\n",
+                                       "pkg/big.py": "x = 1\n" * 200})
+  os.mkfifo(os.path.join(root, "pkg", "pipe.py"))  # opening it for reading would block
+  os.symlink(os.path.join(outside, "secret.py"), os.path.join(root, "pkg", "link.py"))
+  os.symlink(os.path.join(root, "pkg", "ok.py"), os.path.join(root, "alias.py"))
+  os.symlink(os.path.join(outside, "lib"), os.path.join(root, "linked_dir"))
+  found = functions.extract_tree(root, progress=False, max_bytes=1000)
+  assert sorted((f.path, f.qualname) for f in found.functions) == [
+      ("alias.py", "ok"), ("pkg/ok.py", "ok")]  # a link inside the tree is read
+  assert dict(found.skipped) == {"not_regular_file": 1, "symlink_outside_tree": 1,
+                                 "symlinked_folder": 1, "too_large": 1}
+  assert found.skip_examples["too_large"] == "pkg/big.py (1200 bytes > 1000)"
+  assert found.skip_examples["symlink_outside_tree"].startswith("pkg/link.py -> ")
+  assert functions.MAX_FILE_BYTES == filters.MAX_FILE_BYTES  # preparation's limit
+
+
+def test_pyi_is_python_and_overloads_fold_into_their_implementation(tmp_path):
+  root = write_tree(tmp_path, {
+      "m.py": textwrap.dedent('''\
+          import typing
+          from typing import overload
+
+
+          @overload
+          def parse(x: int) -> int: ...
+          @typing.overload
+          def parse(x: str) -> str: ...
+          def parse(x):
+            """Parses x."""
+            return x
+
+
+          class C:
+            @overload
+            def get(self, i: int) -> int: ...
+            @overload
+            def get(self, s: str) -> str: ...
+            def get(self, key):
+              return key
+
+            def other(self):
+              pass
+          '''),
+      "stub.pyi": textwrap.dedent('''\
+          from typing import overload
+          @overload
+          def f(x: int) -> int:
+            """Stub doc."""
+          @overload
+          def f(x: str) -> str: ...
+          def g() -> None: ...
+          '''),
+  })
+  found = functions.extract_tree(root, progress=False)
+  rows = {(f.path, f.qualname): f for f in found.functions}
+  assert list(rows) == [("m.py", "parse"), ("m.py", "C.get"), ("m.py", "C.other"),
+                        ("stub.pyi", "f"), ("stub.pyi", "g")]
+  parse = rows["m.py", "parse"]
+  assert (parse.line, parse.end_line, parse.docstring) == (9, 11, "Parses x.")
+  assert parse.source.startswith("@overload\ndef parse(x: int)") and "return x" in parse.source
+  assert (rows["m.py", "C.get"].line, rows["m.py", "C.get"].end_line) == (19, 20)
+  stub = rows["stub.pyi", "f"]
+  assert (stub.line, stub.end_line, stub.docstring) == (3, 6, "Stub doc.")
+  assert found.parsed_by_language == {"Python": 2} and not found.skipped
+  assert search.snippet(parse.to_json())[0] == "def parse(x):"
+
+
+def test_workers_give_the_same_result_and_never_fork_after_jax(tmp_path):
+  """Parsing workers are fresh interpreters: with JAX's backends running (JAX warns on any
+  fork from then on), indexing with --workers=2 forks nothing and warns nothing."""
+  files = {f"pkg/m{i}.py": f"def f{i}(x):\n  '''Doc {i}.'''\n  return x\n" for i in range(30)}
+  files.update(OTHER_LANGUAGES)
+  root = write_tree(tmp_path / "src", files)
+  one = functions.extract_tree(root, workers=1, progress=False)
+  two = functions.extract_tree(root, workers=2, progress=False)
+  assert two.functions == one.functions and two.skipped == one.skipped
+  assert len(one.functions) > 30
+  code = textwrap.dedent(f'''\
+      import os, sys, warnings
+      warnings.simplefilter("error")  # JAX's fork warning would end the run
+      forks = []
+      os.register_at_fork(before=lambda: forks.append(1))
+      try:
+        import jax
+        jax.numpy.zeros(1).block_until_ready()  # starts the backend and its fork warning
+      except ImportError:
+        pass
+      from code_t5 import search
+      status = search.main(["index", {root!r}, "--workers=2", "--no_progress"])
+      print("forks", len(forks), "status", status)
+      ''')
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "forks 0 status 0" in result.stdout, result.stdout[-2000:]
+  assert "os.fork() was called" not in result.stderr
+  # The summary counts every language parsed (it used to call them all Python files).
+  assert ("files       36 (36 parsed: Python 30, JavaScript 2, Go 1, Java 1, PHP 1, Ruby 1)"
+          in result.stdout), result.stdout
+
+
+def _built(tmp_path, model: str = "bm25") -> tuple[str, str]:
+  root = write_tree(tmp_path / "src", SEARCH_TREE)
+  index_dir = str(tmp_path / "index")
+  search.build(root, index_dir, model, progress=False)
+  with open(os.path.join(index_dir, search.MANIFEST)) as f:
+    data_dir = os.path.join(index_dir, json.load(f)["data"])
+  return index_dir, data_dir
+
+
+def _rewrite(path: str, change) -> None:
+  with open(path, encoding="utf-8") as f:
+    text = f.read()
+  with open(path, "w", encoding="utf-8") as f:
+    f.write(change(text))
+
+
+def _damaged(index_dir: str, capsys) -> str:
+  """The error of a query on a damaged index: status 2, one line, names the re-index."""
+  assert search.main(["query", "distance", f"--index_dir={index_dir}"]) == 2
+  err = capsys.readouterr().err
+  assert err.count("\n") == 1 and "Traceback" not in err, err
+  assert f"python -m code_t5.search index " in err and f"--index_dir={index_dir}" in err
+  return err
+
+
+def test_manifest_without_data_is_one_line_error(tmp_path, capsys):
+  index_dir, _ = _built(tmp_path)
+  manifest = os.path.join(index_dir, search.MANIFEST)
+  _rewrite(manifest, lambda t: json.dumps({k: v for k, v in json.loads(t).items()
+                                           if k != "data"}))
+  assert f"{manifest}: no valid 'data'" in _damaged(index_dir, capsys)
+  _rewrite(manifest, lambda t: "[1, 2")
+  assert f"{manifest}: unreadable manifest" in _damaged(index_dir, capsys)
+
+
+@pytest.mark.parametrize("cut, message", [
+    (lambda t: t[:len(t) // 2], "not a JSON row"),                    # mid-row
+    (lambda t: "".join(t.splitlines(True)[:-2]), "3 rows where the manifest says 5"),
+    (lambda t: t.replace("\n", "\n[1]\n", 1), "a row without"),
+])
+def test_truncated_functions_file_names_file_and_line(tmp_path, capsys, cut, message):
+  index_dir, data_dir = _built(tmp_path)
+  path = os.path.join(data_dir, search.METADATA)
+  _rewrite(path, cut)
+  err = _damaged(index_dir, capsys)
+  assert message in err and path in err
+
+
+def test_bm25_ids_out_of_range_are_refused(tmp_path, capsys):
+  index_dir, data_dir = _built(tmp_path)
+  indices = os.path.join(data_dir, search.BM25_DIR, "indices.csc.index.npy")
+  np.save(indices, np.load(indices) + 100)
+  assert "document ids out of range" in _damaged(index_dir, capsys)
+  index_dir, data_dir = _built(tmp_path / "again")
+  params = os.path.join(data_dir, search.BM25_DIR, "params.index.json")
+  _rewrite(params, lambda t: t.replace('"num_docs": 5', '"num_docs": 9'))
+  assert "9 documents for 5 functions" in _damaged(index_dir, capsys)
+  os.remove(os.path.join(data_dir, search.BM25_DIR, "vocab.index.json"))
+  assert "bm25: unreadable" in _damaged(index_dir, capsys)
+
+
+def test_faiss_index_of_another_size_is_refused(tmp_path, capsys):
+  index_dir, data_dir = _built(tmp_path, "dense:hash")
+  retrieval.Index.build(np.eye(3, 256, dtype=np.float32)).save(
+      os.path.join(data_dir, search.FAISS_FILE))
+  assert "3 vectors of 256 dimensions for 5 functions" in _damaged(index_dir, capsys)
+
+
+def test_changed_tree_warns_with_the_reindex_command(tmp_path, capsys):
+  index_dir, _ = _built(tmp_path)
+  root = str(tmp_path / "src")
+  assert search.main(["query", "levenshtein distance", f"--index_dir={index_dir}"]) == 0
+  assert "warning" not in capsys.readouterr().err
+  with open(os.path.join(root, "pkg", "text.py"), "a") as f:
+    f.write("\n# edited\n")
+  assert search.main(["query", "levenshtein distance", "--json",
+                      f"--index_dir={index_dir}"]) == 0
+  captured = capsys.readouterr()
+  assert json.loads(captured.out)["results"][0]["stale"] is True
+  assert captured.err.count("\n") == 1
+  assert f"{root}/pkg/text.py changed since it was indexed" in captured.err
+  assert f"python -m code_t5.search index {root} --index_dir={index_dir}" in captured.err
