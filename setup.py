@@ -16,7 +16,7 @@ setuptools.setup(
     description="seqio tasks and T5X / Mesh TF gin configs for code models",
     long_description=(ROOT / "README.md").read_text() if (ROOT / "README.md").exists() else "",
     long_description_content_type="text/markdown",
-    python_requires=">=3.10",
+    python_requires=">=3.11",  # hashlib.file_digest
     packages=setuptools.find_packages(include=["code_t5", "code_t5.*"]),
     package_data={"code_t5": ["gin_configs/**/*.gin"]},
     include_package_data=True,

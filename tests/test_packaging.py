@@ -67,6 +67,29 @@ def test_wheel_ships_every_gin_file(wheel):
   assert expected and expected <= names
 
 
+def _package_tree() -> tuple[set[str], list[str]]:
+  """(every .py and .gin file under code_t5/, folders without an __init__.py)."""
+  files, no_init = set(), []
+  for folder, dirs, names in os.walk(os.path.join(REPO_ROOT, "code_t5")):
+    dirs[:] = [d for d in dirs if d != "__pycache__"]
+    if "__init__.py" not in names:
+      no_init.append(os.path.relpath(folder, REPO_ROOT))
+    files |= {os.path.relpath(os.path.join(folder, n), REPO_ROOT) for n in names
+              if n.endswith((".py", ".gin"))}
+  return files, no_init
+
+
+def test_wheel_holds_exactly_the_package_tree(wheel):
+  # find_packages skips a folder without __init__.py (editable installs still import it), so
+  # compare every shipped file with the tree.
+  shipped = {n for n in zipfile.ZipFile(wheel).namelist()
+             if not n.split("/")[0].endswith((".dist-info", ".data"))}
+  tree, no_init = _package_tree()
+  assert not no_init, f"package folders without __init__.py: {no_init}"
+  assert shipped == tree, (f"in the tree, not the wheel: {sorted(tree - shipped)}; "
+                           f"in the wheel, not the tree: {sorted(shipped - tree)}")
+
+
 def test_gin_files_resolve_from_a_non_editable_wheel_install(wheel, tmp_path):
   target = tmp_path / "site"
   subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",

@@ -1,0 +1,1 @@
+"""Reading and preparing each corpus (FLCC, wikitext, CoNaLa, CodeSearchNet) into the data dir."""
