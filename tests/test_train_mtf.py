@@ -122,14 +122,26 @@ def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
       except httpx.HTTPError:
         time.sleep(0.1)
     response = httpx.post(f"{url}/autocomplete", json={"text": "import os\ndef "}, timeout=60)
-    assert response.status_code == 200 and isinstance(response.json()["result"], list)
+    # What the server answers is what the export gives in this process with the same settings.
+    from code_t5 import autocomplete, serve  # pylint: disable=g-import-not-at-top
+    defaults = {name: field.default for name, field in
+                serve.AutocompleteRequest.model_fields.items() if name != "text"}
+    completer = autocomplete.SavedModelCompleter(str(export))
+    assert response.status_code == 200
+    assert response.json()["result"] == completer.complete("import os\ndef ", **defaults)
     held_out = tmp_path / "held_out"
     held_out.mkdir()
-    (held_out / "a.py").write_text("import os\nimport sys\n\ndef main():\n    return 0\n")
+    text = "import os\nimport sys\n\ndef main():\n    return 0\n"
+    (held_out / "a.py").write_text(text)
     result = run_script("eval_autocomplete.py", url, str(held_out), "--files=1", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
-    assert report["queries"] == 8 and 0 <= report["accuracy"] <= 1  # 9 space-split pieces
+    expected = autocomplete.replay(lambda prefix: completer.complete(prefix, **defaults),
+                                   [(str(held_out / "a.py"), text)])
+    assert report["queries"] == 7  # a query before each of the 8 words but the first
+    for metric in ("exact_next_word", "full_line_exact_match", "full_line_edit_similarity",
+                   "accuracy"):
+      assert report[metric] == expected[metric], metric
   finally:
     server.terminate()
     server.wait(timeout=30)
