@@ -11,6 +11,7 @@ workers load it alone in fresh interpreters, never by forking a process that may
 """
 import ast
 import collections
+import contextlib
 import dataclasses
 import fnmatch
 import functools
@@ -380,14 +381,15 @@ def extract_tree(root: str, exclude: Sequence[str] = (), skip: Optional[str] = N
     extracted = _extract_in_workers(jobs, workers)
   else:
     extracted = (extract_file(*job) for job in jobs)
-  for path, (functions, skipped) in zip(paths, tqdm.tqdm(
-      extracted, total=len(jobs), desc="extracting", unit="file", disable=not progress)):
-    if skipped:
-      result.skip(*skipped)
-      if skipped[0] == "unsupported_language":
-        result.unsupported_suffixes[os.path.splitext(path)[1] or "(none)"] += 1
-    else:
-      result.parsed_files += 1
-      result.parsed_by_language[LANGUAGES[os.path.splitext(path)[1]]] += 1
-      result.functions.extend(functions)
+  with contextlib.closing(extracted):  # the workers are waited for, even on an error
+    for path, (functions, skipped) in zip(paths, tqdm.tqdm(
+        extracted, total=len(jobs), desc="extracting", unit="file", disable=not progress)):
+      if skipped:
+        result.skip(*skipped)
+        if skipped[0] == "unsupported_language":
+          result.unsupported_suffixes[os.path.splitext(path)[1] or "(none)"] += 1
+      else:
+        result.parsed_files += 1
+        result.parsed_by_language[LANGUAGES[os.path.splitext(path)[1]]] += 1
+        result.functions.extend(functions)
   return result
