@@ -1,4 +1,4 @@
-# Training image for the autocomplete recipe: runs code_t5.launcher (scripts/train_lm.py) with
+# Training image for the autocomplete recipe: runs code_t5.train.launcher (scripts/train_lm.py) with
 # its settings from environment variables, data and checkpoints on two volumes.
 #   docker build -t code_t5-train .                                   # Mesh TF stack, CPU
 #   docker build --build-arg STACK=t5x -t code_t5-train:t5x .         # T5X stack, CPU

@@ -49,6 +49,17 @@ setuptools.setup(
         "babel", "immutabledict", "mesh-tensorflow[transformer]>=0.1.21", "nltk", "pandas",
         "rouge-score", "scikit-learn", "scipy", "six", "transformers",
     ],
+    entry_points={"console_scripts": [
+        f"code-t5-{name.replace('_', '-')}=code_t5.commands.{name}:main" for name in (
+            "prepare_flcc", "make_dev_dataset", "export_wikitext", "export_conala",
+            "export_codesearchnet", "train_vocab", "show_task", "score_full_line",
+            "rewrite_conala_mined", "eval_autocomplete", "eval_code_search")] + [
+        "code-t5-quickstart=code_t5.quickstart:main",
+        "code-t5-train-lm=code_t5.train.launcher:main",
+        "code-t5-mtf=code_t5.train.mesh_tf:main",
+        "code-t5-serve=code_t5.serve:main",
+        "code-t5-search=code_t5.search:main",
+    ]},
     extras_require={
         "test": ["pytest>=7", "pytest-xdist", "hypothesis>=6"],
         # T5X's own needs. T5X and airio themselves go in with --no-deps (README, "T5X"): their

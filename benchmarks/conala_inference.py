@@ -1,6 +1,6 @@
 """Throughput of rewriting conala-mined intents: batched vs one pair at a time.
 
-Runs scripts/rewrite_conala_mined.py's machinery (code_t5.inference.rewrite_mined) over N mined
+Runs scripts/rewrite_conala_mined.py's machinery (code_t5.train.batch_inference.rewrite_mined) over N mined
 pairs — the exported conala-mined if present, else synthetic pairs shaped like it — with a real
 T5X checkpoint when given (and T5X is installed), else the model-free stand-in (which then
 measures the machinery alone). Projects the wall time for all 598,237 mined pairs.
@@ -12,14 +12,12 @@ import argparse
 import itertools
 import json
 import os
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchmarks import common  # noqa: E402
-from code_t5 import inference  # noqa: E402
-from code_t5.corpora import conala  # noqa: E402
-from code_t5 import paths  # noqa: E402
+import common  # benchmarks/common.py: run as `python benchmarks/<name>.py`
+from code_t5.train import batch_inference as inference
+from code_t5.corpora import conala
+from code_t5 import paths
 
 MINED_PAIRS = 598237
 

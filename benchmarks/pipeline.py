@@ -16,13 +16,12 @@ import sys
 import seqio
 import tensorflow as tf
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import code_t5  # noqa: E402,F401  (registers)
-from benchmarks import common  # noqa: E402
-from code_t5 import paths  # noqa: E402
-from code_t5 import vocabularies  # noqa: E402
-from code_t5.corpora import prepare  # noqa: E402
-from code_t5.tasks import flcc  # noqa: E402
+import common  # benchmarks/common.py: run as `python benchmarks/<name>.py`
+from code_t5 import paths
+from code_t5.data import vocabularies
+from code_t5.corpora import prepare
+from code_t5 import tasks  # noqa: F401  (registers the tasks measured)
+from code_t5.data import task_configs
 
 LENGTHS = {"span_corruption": {"inputs": 512, "targets": 114},
            "prefix_lm": {"inputs": 512, "targets": 512},
@@ -54,7 +53,7 @@ def raw_limit(pattern: str, tokenize: bool = False) -> tuple[int, float]:
 
 def task_throughput(objective: str, split: str) -> tuple[int, float]:
   """Non-padding tokens out of the packed feature converter, and the seconds it took."""
-  task = seqio.get_mixture_or_task(flcc.task_name("python", objective, dev=True))
+  task = seqio.get_mixture_or_task(task_configs.flcc_task_name("python", objective, dev=True))
   lengths = LENGTHS[objective]
   converter = (seqio.DecoderFeatureConverter(pack=True) if objective == "lm"
                else seqio.EncDecFeatureConverter(pack=True))
@@ -113,7 +112,7 @@ def main() -> None:
                "seconds": seconds, "tokens_per_s": tokens / seconds,
                "ratio": tokens / seconds / limit,
                "ratio_to_tokenized": tokens / seconds / tokenized})
-  for objective in flcc.OBJECTIVES:
+  for objective in task_configs.FLCC_OBJECTIVES:
     tokens, seconds = task_throughput(objective, args.split)
     rows.append({"pipeline": f"flcc_dev_python_{objective}", "tokens": tokens,
                  "seconds": seconds, "tokens_per_s": tokens / seconds,

@@ -9,12 +9,10 @@ preparation with 1 and N workers next to reading every file once (the I/O limit)
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchmarks import common  # noqa: E402
-from code_t5.corpora import dev_dataset, prepare  # noqa: E402
+import common  # benchmarks/common.py: run as `python benchmarks/<name>.py`
+from code_t5.corpora import dev_dataset, prepare
 
 
 def build_tree(base: str, out: str, copies: int) -> None:

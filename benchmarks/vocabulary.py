@@ -12,10 +12,9 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchmarks import common  # noqa: E402
-from code_t5 import vocabularies  # noqa: E402
-from code_t5.corpora import dev_dataset  # noqa: E402
+import common  # benchmarks/common.py: run as `python benchmarks/<name>.py`
+from code_t5.data import vocabularies
+from code_t5.corpora import dev_dataset
 
 
 def source_files() -> list[str]:

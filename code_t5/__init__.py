@@ -1,5 +1,5 @@
-"""code_t5: seqio tasks and mixtures for code models. Importing registers all of them."""
-from code_t5 import tasks  # noqa: F401  (registers tasks)
-from code_t5 import mixtures  # noqa: F401  (registers mixtures)
+"""code_t5: seqio tasks, mixtures and gin configs for code models, and the applications built
+on them. Importing the package imports no TensorFlow and registers nothing: tasks register with
+`import code_t5.tasks`, mixtures with `import code_t5.mixtures` (as `t5.data.tasks` does)."""
 
 __version__ = "0.1.0"

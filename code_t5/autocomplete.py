@@ -9,7 +9,8 @@ import dataclasses
 import re
 from typing import Callable, Iterable, Optional, Protocol, Sequence
 
-from code_t5 import full_line_cut, metrics
+from code_t5.data import full_line_cut
+from code_t5.data import metrics
 
 _WORD = re.compile(r"\S+")
 

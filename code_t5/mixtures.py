@@ -1,40 +1,90 @@
-"""Mixtures, rated by example counts (seqio.mixing_rate_num_examples):
+"""`import code_t5.mixtures` registers the mixtures (and the tasks they mix):
 
-- `flcc[_dev]_all_<objective>[_spm]`: every prepared language of FLCC (or of the dev dataset);
+- `flcc[_dev]_all_<objective>[_spm]`: every FLCC language (of the dataset, or of the dev one);
 - `code_and_text[_dev]_span_corruption[_spm]`: wikitext plus those FLCC languages;
-- `csn_all_{code_to_docstring,docstring_to_code,query_code}[_spm]`: every exported
-  CodeSearchNet language.
+- `csn_all_{code_to_docstring,docstring_to_code,query_code}[_spm]`: every CodeSearchNet
+  language;
+- `conala_code_generation_with_mined[_spm]`: curated plus mined CoNaLa code generation.
+
+Members are fixed (the same whatever is on disk). Rates are example counts, read from the
+manifests and export summaries when a mixture is built, not at import; members without data
+(a language not prepared) get rate 0 and are left out of the dataset then.
 """
+from typing import Sequence
+
 import seqio
 
-from code_t5 import vocabularies
-from code_t5.tasks import codesearchnet
-from code_t5.tasks import flcc
+from code_t5 import tasks  # noqa: F401  (registers the tasks mixed here)
+from code_t5.data import task_configs
+from code_t5.data import vocabularies
 
 
-def _add(name: str, tasks: list[str]) -> None:
+def examples_rate(task: seqio.Task, split: str = "train") -> float:
+  """seqio.mixing_rate_num_examples, with 0 (not an error) for a task whose data is absent."""
+  if task.cache_dir:
+    return float(task.get_cached_stats(split)["examples"])
+  return float(task.num_input_examples(split) or 0)
+
+
+class PreparedMembersMixture(seqio.Mixture):
+  """A mixture whose `tasks` are, once registered, only the members with data: a mixture over
+  every language then trains and evaluates on the prepared ones."""
+
+  def __init__(self, name: str, tasks: Sequence[str], **kwargs):
+    self._registered = False  # seqio's __init__ checks self.tasks: all members until then
+    super().__init__(name, tasks, **kwargs)
+    self._registered = True
+
+  @property
+  def members(self) -> list[seqio.Task]:
+    return super().tasks
+
+  @property
+  def tasks(self) -> list[seqio.Task]:
+    members = self.members
+    if not self._registered:
+      return members
+    kept = [t for t in members if self.get_rate(t) > 0]
+    if not kept:
+      try:  # the first member's own error names the command that prepares its data
+        members[0].source.list_shards("train")
+      except FileNotFoundError as e:
+        raise FileNotFoundError(f"mixture {self.name}: none of its {len(members)} tasks has "
+                                f"data. {e}") from None
+      raise FileNotFoundError(f"mixture {self.name}: none of its {len(members)} tasks has "
+                              "examples; prepare or export its data first.")
+    return kept
+
+  @property
+  def output_features(self):
+    return self.members[0].output_features  # the same for all members (checked by seqio)
+
+
+def _add(name: str, members: list[str]) -> None:
   if name not in seqio.MixtureRegistry.names():
-    seqio.MixtureRegistry.add(name, tasks, default_rate=seqio.mixing_rate_num_examples)
+    seqio.MixtureRegistry.add(name, members, default_rate=examples_rate,
+                              mixture_cls=PreparedMembersMixture)
 
 
 def register() -> None:
-  for dev in (False, True):
-    # Languages with prepared data; before any preparation, every registered language.
-    slugs = flcc.prepared_languages(dev) or flcc.languages()
-    prefix = "dev_" if dev else ""
-    for suffix in vocabularies.BY_SUFFIX:
-      for objective in flcc.OBJECTIVES:
+  """Adds every mixture not yet registered (importing this module calls it)."""
+  for suffix in vocabularies.BY_SUFFIX:
+    for dev in (False, True):
+      prefix = "dev_" if dev else ""
+      for objective in task_configs.FLCC_OBJECTIVES:
         _add(f"flcc_{prefix}all_{objective}{suffix}",
-             [flcc.task_name(s, objective, dev, suffix) for s in slugs])
+             [task_configs.flcc_task_name(s, objective, dev, suffix)
+              for s in task_configs.FLCC_LANGUAGES])
       _add(f"code_and_text_{prefix}span_corruption{suffix}",
            [f"wikitext_span_corruption{suffix}"] +
-           [flcc.task_name(s, "span_corruption", dev, suffix) for s in slugs])
-  # Exported languages; before any export, all of them.
-  languages = codesearchnet.exported_languages() or codesearchnet.LANGUAGES
-  for suffix in vocabularies.BY_SUFFIX:
-    for objective in codesearchnet.OBJECTIVES:
+           [task_configs.flcc_task_name(s, "span_corruption", dev, suffix)
+            for s in task_configs.FLCC_LANGUAGES])
+    for objective in task_configs.CSN_OBJECTIVES:
       _add(f"csn_all_{objective}{suffix}",
-           [codesearchnet.task_name(lang, objective, suffix) for lang in languages])
+           [task_configs.csn_task_name(lang, objective, suffix)
+            for lang in task_configs.CSN_LANGUAGES])
+    _add(f"conala_code_generation_with_mined{suffix}",
+         [f"conala_code_generation{suffix}", f"conala_mined_code_generation{suffix}"])
 
 
 register()

@@ -10,10 +10,11 @@ import shutil
 import time
 
 from code_t5 import paths
-from code_t5 import show
-from code_t5 import training
+from code_t5 import tasks  # noqa: F401  (registers the tasks looked at)
 from code_t5.corpora import dev_dataset, prepare
-from code_t5.tasks import flcc
+from code_t5.data import inspect_task
+from code_t5.data import task_configs
+from code_t5.train import trainer_runs
 
 
 def main(argv=None) -> None:
@@ -40,11 +41,11 @@ def main(argv=None) -> None:
     s = manifest["languages"]["python"].get(split, {})
     print(f"   python/{split}: {s.get('files', 0)} files, {s.get('repositories', 0)} repos")
   print("== 3. tasks (byte vocabulary), validation split")
-  for objective in flcc.OBJECTIVES:
-    name = flcc.task_name("python", objective, dev=True)
-    counts = show.count_tokens(name)
+  for objective in task_configs.FLCC_OBJECTIVES:
+    name = task_configs.flcc_task_name("python", objective, dev=True)
+    counts = inspect_task.count_tokens(name)
     print(f"\n-- {name}: {counts}")
-    for i, ex in enumerate(show.examples(name, num=args.examples)):
+    for i, ex in enumerate(inspect_task.examples(name, num=args.examples)):
       for feature, text in ex.items():
         print(f"   [{i}] {feature}: {text[-200:]!r}")
   if args.train_steps:
@@ -53,17 +54,17 @@ def main(argv=None) -> None:
 
 
 def _train(steps: int) -> None:
-  trainer = training.installed_trainer()
+  trainer = trainer_runs.installed_trainer()
   if trainer is None:
-    print("\n== 4. training: skipped. Neither T5X (not on PyPI: README, 'T5X') nor the Mesh TF "
-          "stack (README, 'Mesh TensorFlow') is installed in this environment.")
+    print("\n== 4. training: skipped. Neither T5X (not on PyPI: README, 'Training with T5X') "
+          "nor the Mesh TF stack (README, 'Training with Mesh TensorFlow') is installed here.")
     return
   model_dir = os.path.join(paths.data_dir(), "models", f"quickstart_{trainer}")
   if os.path.exists(model_dir):
     shutil.rmtree(model_dir)
   print(f"\n== 4. training the tiny dev model with {trainer} for {steps} steps -> {model_dir}")
   begin = time.time()
-  losses = (training.train_t5x if trainer == "t5x" else training.train_mtf)(model_dir, steps)
+  losses = (trainer_runs.train_t5x if trainer == "t5x" else trainer_runs.train_mtf)(model_dir, steps)
   what = ("training-eval loss per target token" if trainer == "t5x" else
           "validation log-perplexity per token")
   print(f"   {what}: " + ", ".join(f"step {k}: {v:.3f}" for k, v in sorted(losses.items())))

@@ -12,7 +12,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from code_t5.corpora import atomic
+from code_t5 import atomic_files as atomic
 
 DISTRACTORS = 999
 

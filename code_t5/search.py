@@ -11,7 +11,7 @@ symlinks leading out of DIR and files that do not decode or parse are counted by
 summary. Hidden folders (.git, .venv) and __pycache__ are not walked.
 
 Models: `bm25` (default; words with identifiers split, so "read file" meets `read_file`),
-`dense:t5x:<checkpoint_dir>` (a dual encoder, code_t5.dual_encoder) and `dense:hash` (a
+`dense:t5x:<checkpoint_dir>` (a dual encoder, code_t5.train.dual_encoder) and `dense:hash` (a
 stand-in, not a model: hashed sub-words, for trying the dense path without T5X).
 
 The index folder holds manifest.json (model, count, source root, format) and one data folder
@@ -40,7 +40,7 @@ import numpy as np
 
 from code_t5 import functions as functions_lib
 from code_t5 import retrieval
-from code_t5.corpora import atomic
+from code_t5 import atomic_files as atomic
 
 FORMAT_VERSION = 2  # 2: files.json (size and mtime of each indexed file)
 INDEX_DIR_NAME = ".code_t5_search"
@@ -94,9 +94,9 @@ def load_encoder(spec: str):
   kind, _, location = spec.partition(":")
   if kind == "t5x" and location:
     try:
-      from code_t5 import dual_encoder  # pylint: disable=g-import-not-at-top  (T5X; slow)
+      from code_t5.train import dual_encoder  # pylint: disable=g-import-not-at-top  (T5X; slow)
     except ImportError as e:
-      raise RuntimeError(f"--model=dense:{spec}: cannot import code_t5.dual_encoder ({e}); "
+      raise RuntimeError(f"--model=dense:{spec}: cannot import code_t5.train.dual_encoder ({e}); "
                          "it needs T5X installed (see the README).") from None
     return dual_encoder.load_encoder(location)
   raise ValueError(f"--model=dense:{spec}: expected dense:hash or dense:t5x:<checkpoint_dir>.")

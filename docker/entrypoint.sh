@@ -31,4 +31,4 @@ if ! [ -w "$model_dir" ]; then
     "run with --user \$(id -u):\$(id -g) so checkpoints belong to you." >&2
   exit 2
 fi
-exec python -m code_t5.launcher "$@"
+exec python -m code_t5.train.launcher "$@"

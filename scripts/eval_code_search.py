@@ -1,62 +1,9 @@
-"""MRR and recall@k of BM25 and of a dual encoder on one exported CodeSearchNet split, on the
-same candidates (CodeSearchNet protocol: each docstring against its code and 999 distractors).
+"""Front end of code_t5.commands.eval_code_search; --help for usage.
 
-  python scripts/eval_code_search.py --language=python --split=test \
-    [--model=dense:t5x:/models/search_small] [--model=dense:hash]
-
-BM25 is always reported, as the baseline every other number sits beside.
-"""
-import argparse
-import json
-import os
+Installed as the console script `code-t5-eval-code-search`."""
 import sys
-import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from code_t5 import paths, retrieval, search  # noqa: E402
-from code_t5.corpora import codesearchnet  # noqa: E402
-from scripts import cli  # noqa: E402
-
-
-def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--language", default="python")
-  parser.add_argument("--split", default="test")
-  parser.add_argument("--model", action="append", default=[],
-                      help="dense:t5x:<model or checkpoint dir> or dense:hash (repeatable)")
-  parser.add_argument("--distractors", type=int, default=retrieval.DISTRACTORS)
-  parser.add_argument("--seed", type=int, default=0, help="distractor sampling seed")
-  args = parser.parse_args(argv)
-
-  def _evaluate():
-    try:
-      rows = codesearchnet.read_split(paths.codesearchnet_dir(), args.language, args.split)
-    except FileNotFoundError:
-      raise FileNotFoundError(f"no exported {args.language}/{args.split} split under "
-                              f"{paths.codesearchnet_dir()}; run "
-                              "scripts/export_codesearchnet.py first.") from None
-    results = {}
-    start = time.time()
-    results["bm25"] = retrieval.bm25_mrr(rows, args.distractors, args.seed)
-    results["bm25"]["seconds"] = round(time.time() - start, 2)
-    for spec in args.model:
-      if not spec.startswith("dense:"):
-        raise ValueError(f"--model={spec}: expected dense:t5x:<dir> or dense:hash.")
-      start = time.time()
-      encoder = search.load_encoder(spec[len("dense:"):])
-      results[spec] = retrieval.encoder_summary(rows, encoder, args.distractors, args.seed)
-      results[spec]["seconds"] = round(time.time() - start, 2)
-    print(f"{args.language}/{args.split}: {len(rows)} queries, each against "
-          f"{results['bm25']['distractors']} distractors")
-    print(f"{'model':<44}{'MRR':>8}{'R@1':>8}{'R@5':>8}{'R@10':>8}")
-    for name, r in results.items():
-      print(f"{name[-44:]:<44}{r['mrr']:>8.4f}{r['recall@1']:>8.3f}{r['recall@5']:>8.3f}"
-            f"{r['recall@10']:>8.3f}")
-    print(json.dumps(results))
-
-  return cli.run(_evaluate)
-
+from code_t5.commands.eval_code_search import main
 
 if __name__ == "__main__":
   sys.exit(main())

@@ -1,46 +1,9 @@
-"""Exports CoNaLa (curated and mined) to JSON lines for the conala_* tasks.
+"""Front end of code_t5.commands.export_conala; --help for usage.
 
-  python scripts/export_conala.py --from_disk=~/conala-corpus    # the v1.1 zip, extracted
-  python scripts/export_conala.py                                # Hugging Face neulab/conala
-
-Writes curated_{train,test}.jsonl, mined.jsonl, mined_codegen.jsonl and conala_summary.json to
-$CODE_T5_DATA_DIR/conala. Rows without a rewritten intent are counted; the rewrite task leaves
-them out.
-"""
-import argparse
-import json
-import os
+Installed as the console script `code-t5-export-conala`."""
 import sys
-import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from code_t5.corpora import conala  # noqa: E402
-from code_t5 import paths  # noqa: E402
-from scripts import cli  # noqa: E402
-
-
-def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--from_disk", help="folder with conala-train.json, conala-test.json and "
-                      "conala-mined.jsonl (default: download neulab/conala from the hub)")
-  parser.add_argument("--out_dir", help="default: $CODE_T5_DATA_DIR/conala, where the tasks read")
-  parser.add_argument("--mined_for_codegen", type=int, default=100000, help="first N mined pairs "
-                      "for conala_mined_code_generation (the baseline used 100k; default: "
-                      "%(default)s)")
-  args = parser.parse_args(argv)
-
-  def _export():
-    start = time.time()
-    out_dir = os.path.expanduser(args.out_dir or paths.conala_dir())
-    summary = conala.export(out_dir, args.from_disk and os.path.expanduser(args.from_disk),
-                            args.mined_for_codegen)
-    print(f"\nExported CoNaLa from {summary['source']} to {out_dir} in "
-          f"{time.time() - start:.1f} s")
-    print(json.dumps(summary, indent=1))
-
-  return cli.run(_export)
-
+from code_t5.commands.export_conala import main
 
 if __name__ == "__main__":
   sys.exit(main())

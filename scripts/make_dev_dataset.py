@@ -1,63 +1,9 @@
-"""Builds the small dev dataset (FLCC layout) and prepares it, with nothing to download.
+"""Front end of code_t5.commands.make_dev_dataset; --help for usage.
 
-  # From the running Python's standard library (the default):
-  python scripts/make_dev_dataset.py
-  # From any local source tree:
-  python scripts/make_dev_dataset.py --source_dir=~/src/myproject
-  # A cut of a real FLCC root (repositories whose owner/repo matches the glob):
-  python scripts/make_dev_dataset.py --flcc_root=/data/flcc --pattern='A*'
-"""
-import argparse
-import json
-import os
+Installed as the console script `code-t5-make-dev-dataset`."""
 import sys
-import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from code_t5 import paths  # noqa: E402
-from code_t5.corpora import dev_dataset, prepare  # noqa: E402
-from scripts import cli  # noqa: E402
-
-
-def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  source = parser.add_mutually_exclusive_group()
-  source.add_argument("--source_dir", help="local folder of source files to turn into an FLCC "
-                      "tree, one repository per top-level entry (default: the running Python's "
-                      f"standard library, {dev_dataset.stdlib_dir()})")
-  source.add_argument("--flcc_root", help="a real FLCC root to cut the dev dataset from")
-  parser.add_argument("--pattern", default="A*", help="with --flcc_root: glob over 'owner/repo' "
-                      "of the repositories to copy (default: %(default)s)")
-  parser.add_argument("--out_root", help="where to write the FLCC-layout tree (default: "
-                      "$CODE_T5_DATA_DIR/flcc_dev_source); replaced if it exists")
-  parser.add_argument("--prepared_dir", help="where to write the prepared shards the flcc_dev_* "
-                      "tasks read (default: $CODE_T5_DATA_DIR/flcc_dev)")
-  parser.add_argument("--no_prepare", action="store_true",
-                      help="only build the FLCC-layout tree")
-  cli.add_split_flags(parser)
-  args = parser.parse_args(argv)
-
-  return cli.run(lambda: _build(args))
-
-
-def _build(args) -> dict:
-  start = time.time()
-  out_root = os.path.expanduser(args.out_root or paths.dev_source_dir())
-  if args.flcc_root:
-    built = dev_dataset.copy_subset(os.path.expanduser(args.flcc_root), out_root, args.pattern)
-  else:
-    built = dev_dataset.from_source_tree(args.source_dir and os.path.expanduser(args.source_dir),
-                                         out_root)
-  print(f"FLCC-layout tree: {json.dumps(built)}")
-  if args.no_prepare:
-    return built
-  prepared_dir = os.path.expanduser(args.prepared_dir or paths.flcc_dir(dev=True))
-  manifest = prepare.prepare(out_root, prepared_dir, prepare.parse_splits(args.splits),
-                             args.shard_bytes, args.workers)
-  cli.print_summary(manifest, prepared_dir, time.time() - start)
-  return manifest
-
+from code_t5.commands.make_dev_dataset import main
 
 if __name__ == "__main__":
   sys.exit(main())

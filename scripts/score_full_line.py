@@ -1,40 +1,9 @@
-"""Scores full-line completions: CodeXGLUE line-level exact match and edit similarity (its
-evaluator's stripping, literal post-processing and per-example rounding), then ours (raw strings,
-unrounded), all 0-100.
+"""Front end of code_t5.commands.score_full_line; --help for usage.
 
-  # t5x.infer output (JSON lines with inputs.targets_pretokenized and prediction):
-  python scripts/score_full_line.py --predictions='/tmp/infer/flcc_python_full_line-predict.jsonl-*'
-  # plain text, one completion per line (split on "\n" only; \x0c or U+2028 stay in a line):
-  python scripts/score_full_line.py --predictions=preds.txt --targets=targets.txt
-"""
-import argparse
-import json
-import os
+Installed as the console script `code-t5-score-full-line`."""
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from code_t5 import scoring  # noqa: E402
-from scripts import cli  # noqa: E402
-
-
-def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--predictions", required=True,
-                      help="t5x.infer JSON-lines file or glob, or a text file with --targets")
-  parser.add_argument("--targets", help="text file of expected completions, one per line; "
-                      "then --predictions is a text file too")
-  args = parser.parse_args(argv)
-
-  def _score():
-    if args.targets:
-      targets, predictions = scoring.read_text_pairs(args.targets, args.predictions)
-    else:
-      targets, predictions = scoring.read_t5x_predictions(args.predictions)
-    print(json.dumps(scoring.score(targets, predictions)))
-
-  return cli.run(_score)
-
+from code_t5.commands.score_full_line import main
 
 if __name__ == "__main__":
   sys.exit(main())

@@ -1,46 +1,9 @@
-"""Prints decoded examples and token counts of a registered task or mixture.
+"""Front end of code_t5.commands.show_task; --help for usage.
 
-  python scripts/show_task.py --task=flcc_dev_python_full_line --split=validation --examples=3
-"""
-import argparse
-import json
-import os
+Installed as the console script `code-t5-show-task`."""
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from code_t5 import show  # noqa: E402
-from scripts import cli  # noqa: E402
-
-
-def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--task", required=True, help="task or mixture name, e.g. "
-                      "flcc_dev_python_span_corruption (all: seqio.TaskRegistry.names() after "
-                      "import code_t5)")
-  parser.add_argument("--split", default="validation", help="default: %(default)s")
-  parser.add_argument("--examples", type=int, default=2, help="examples to print")
-  parser.add_argument("--inputs_length", type=int, default=256,
-                      help="inputs length (decoder-only tasks: added to targets)")
-  parser.add_argument("--targets_length", type=int, default=64, help="targets length")
-  parser.add_argument("--count", action="store_true",
-                      help="also count examples and tokens over the whole split")
-  args = parser.parse_args(argv)
-
-  def _show():
-    import seqio  # pylint: disable=g-import-not-at-top
-    if args.task not in {*seqio.TaskRegistry.names(), *seqio.MixtureRegistry.names()}:
-      raise ValueError(f"--task={args.task}: not registered; names start with flcc_, e.g. "
-                       "flcc_dev_python_span_corruption.")
-    lengths = {"inputs": args.inputs_length, "targets": args.targets_length}
-    for i, ex in enumerate(show.examples(args.task, args.split, args.examples, lengths)):
-      for feature, text in ex.items():
-        print(f"[{i}] {feature}:\n{text}\n")
-    if args.count:
-      print(json.dumps(show.count_tokens(args.task, args.split, lengths)))
-
-  return cli.run(_show)
-
+from code_t5.commands.show_task import main
 
 if __name__ == "__main__":
   sys.exit(main())

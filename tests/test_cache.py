@@ -7,7 +7,7 @@ import sys
 import pytest
 import seqio
 
-import code_t5  # noqa: F401  (registers)
+from code_t5 import mixtures  # noqa: F401  (registers tasks and mixtures)
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("apache_beam") is None,
                                 reason="apache-beam is not installed (pip install -e '.[cache]')")
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("apache_beam") is None,
 def test_cache_tasks_main_then_train_from_the_cache(use_data_dir, tmp_path):
   task_name = "flcc_python_span_corruption"
   result = subprocess.run(
-      [sys.executable, "-m", "seqio.scripts.cache_tasks_main", "--module_import=code_t5",
+      [sys.executable, "-m", "seqio.scripts.cache_tasks_main", "--module_import=code_t5.tasks",
        f"--tasks={task_name}", f"--output_cache_dir={tmp_path}",
        # The Python direct runner: Beam's default DirectRunner downloads the Prism binary.
        "--pipeline_options=--runner=BundleBasedDirectRunner"],

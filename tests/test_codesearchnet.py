@@ -9,12 +9,13 @@ import sys
 import pytest
 import seqio
 
-import code_t5  # noqa: F401  (registers)
+from code_t5 import mixtures  # noqa: F401  (registers tasks and mixtures)
 import csn_fixtures
-from code_t5 import metrics
-from code_t5 import vocabularies
+from code_t5.data import metrics
+from code_t5.data import vocabularies
 from code_t5.corpora import codesearchnet
-from code_t5.tasks import codesearchnet as csn_tasks
+from code_t5.corpora import summaries
+from code_t5.data import task_configs
 from conftest import run_script
 
 
@@ -44,7 +45,7 @@ def _examples(task_name, split, lengths=None):
 
 
 def test_export_counts_rows_and_skips_from_plain_and_gzipped_files(data):
-  summary = codesearchnet.read_summary(str(data / "codesearchnet"))
+  summary = summaries.read(str(data / "codesearchnet"), codesearchnet.SUMMARY)
   assert summary["languages"] == {"java": {"train": 1, "validation": 1, "test": 1},
                                   "python": {"train": 8, "validation": 1, "test": 2}}
   assert summary["skipped"]["python"]["train"] == {"empty_docstring_tokens": 1,
@@ -141,16 +142,17 @@ def test_query_code_pairs_docstrings_with_code(data):
 
 
 def test_mixtures_rate_languages_by_example_count(data):
-  for objective in csn_tasks.OBJECTIVES:
+  for objective in task_configs.CSN_OBJECTIVES:
     mixture = seqio.get_mixture_or_task(f"csn_all_{objective}")
-    rates = {t.name: mixture.get_rate(t) for t in mixture.tasks}
+    rates = {t.name: mixture.get_rate(t) for t in mixture.members}
     # Languages the export left out weigh 0 (the mixture was registered before it ran).
-    assert rates == {**{csn_tasks.task_name(lang, objective): 0 for lang in csn_tasks.LANGUAGES},
+    assert rates == {**{task_configs.csn_task_name(lang, objective): 0
+                        for lang in task_configs.CSN_LANGUAGES},
                      f"csn_python_{objective}": 8, f"csn_java_{objective}": 1}
 
 
 def test_after_an_export_mixtures_cover_the_exported_languages(exported):
-  code = ("import code_t5, seqio\n"
+  code = ("import code_t5.mixtures, seqio\n"
           "m = seqio.get_mixture_or_task('csn_all_query_code')\n"
           "print(sorted(t.name for t in m.tasks))\n"
           "ds = m.get_dataset({'queries': 64, 'passages': 64}, split='train', shuffle=False)\n"

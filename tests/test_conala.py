@@ -7,9 +7,12 @@ import sys
 import pytest
 import seqio
 
-import code_t5  # noqa: F401  (registers)
+from code_t5 import mixtures  # noqa: F401  (registers tasks and mixtures)
+from code_t5.corpora import summaries
 import conala_fixtures
-from code_t5 import conala_baselines, inference, metrics
+from code_t5.data import conala_baselines
+from code_t5.train import batch_inference as inference
+from code_t5.data import metrics
 from code_t5.corpora import conala
 from conftest import REPO_ROOT, kill_when, run_script
 
@@ -38,7 +41,7 @@ def _examples(task_name, split, lengths=None):
 
 
 def test_export_counts_rows_and_those_without_rewritten_intent(data):
-  summary = conala.read_summary(str(data / "conala"))
+  summary = summaries.read(str(data / "conala"), conala.SUMMARY)
   assert summary["files"] == {"curated_train": 4, "curated_test": 2, "mined": 7,
                               "mined_codegen": 5}
   assert summary["without_rewritten_intent"] == {"curated_train": 1, "curated_test": 1}

@@ -26,7 +26,7 @@ GIN = "code_t5/gin_configs/t5x"
     ([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]], False, None, 1.0),
 ])
 def test_info_nce_matches_the_hand_computed_loss(passages, symmetric, loss, accuracy):
-  from code_t5.contrastive import info_nce
+  from code_t5.train.contrastive_loss import info_nce
   queries = np.array(passages if len(passages) == 3 else [[1.0, 0.0], [0.0, 1.0]], np.float32)
   got_loss, got_accuracy = info_nce(queries, np.array(passages, np.float32), 1.0, symmetric)
   if loss is None:  # logits = P P^T; the mean over rows of -log softmax(row)[i]
@@ -37,7 +37,7 @@ def test_info_nce_matches_the_hand_computed_loss(passages, symmetric, loss, accu
 
 
 def test_lower_temperature_sharpens_the_loss():
-  from code_t5.contrastive import info_nce
+  from code_t5.train.contrastive_loss import info_nce
   q = np.eye(4, dtype=np.float32)
   assert float(info_nce(q, q, 0.05)[0]) < float(info_nce(q, q, 1.0)[0])
 
@@ -67,7 +67,7 @@ def test_dual_encoder_trains_and_embeds_with_the_search_loader(csn_env, tmp_path
   _train(csn_env, f"--gin_file={GIN}/dual_encoder_dev.gin", f"--gin.MODEL_DIR='{model_dir}'",
          "--gin.TRAIN_STEPS=4", "--gin.BATCH_SIZE=4", "--gin.train.eval_period=4",
          "--gin.train.eval_steps=1")
-  from code_t5 import dual_encoder  # pylint: disable=g-import-not-at-top
+  from code_t5.train import dual_encoder  # pylint: disable=g-import-not-at-top
   encoder = dual_encoder.load_encoder(str(model_dir))
   queries = encoder.embed_queries(["read a json file", "sort a list", "x"])
   code = encoder.embed_code(["def f(path):\n  return json.load(open(path))"])

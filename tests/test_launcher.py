@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from code_t5 import launcher
+from code_t5.train import launcher
 
 ENV = {"RESTORE_FROM": "latest", "LEARNING_RATE": "0.02", "SAVE_EVERY": "300",
        "VAL_EVERY": "200", "VAL_BATCH": "7", "VAL_DATASET": "flcc_dev_python_full_line:test"}
@@ -127,7 +127,8 @@ def test_validation_loss_is_cross_entropy_per_non_padding_token(tmp_path):
 
 def test_docker_image_runs_the_launcher_with_volumes_for_data_and_checkpoints():
   dockerfile = open("Dockerfile").read()
-  assert 'ENTRYPOINT ["python", "-m", "code_t5.launcher"]' in dockerfile
+  assert 'ENTRYPOINT ["code_t5-entrypoint"]' in dockerfile  # docker/entrypoint.sh, which ends:
+  assert 'exec python -m code_t5.train.launcher "$@"' in open("docker/entrypoint.sh").read()
   assert 'VOLUME ["/data", "/checkpoints"]' in dockerfile
   env = dict(re.findall(r"(\w+)=(\S+)", dockerfile.split("ENV", 1)[1].split("VOLUME")[0]))
   assert env["CODE_T5_DATA_DIR"] == "/data" and env["MODEL_DIR"] == "/checkpoints"

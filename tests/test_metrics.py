@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from code_t5 import metrics
+from code_t5.data import metrics
 
 # CodeXGLUE Code-Code/CodeCompletion-line/evaluator: the "gt" of each line of answers.json and
 # each line of predictions.txt. Its README: `Edit sim: 43.8, EM: 0.0`.
@@ -75,7 +75,7 @@ def test_lengths_must_match():
 
 
 def test_score_full_line_splits_text_files_on_newlines_only(tmp_path):
-  from code_t5 import scoring  # pylint: disable=g-import-not-at-top
+  from code_t5.train import full_line_predictions as scoring  # pylint: disable=g-import-not-at-top
   from conftest import run_script  # pylint: disable=g-import-not-at-top
   targets, predictions = tmp_path / "t.txt", tmp_path / "p.txt"
   # A form feed, U+2028 and U+0085 are line breaks to str.splitlines, not inside a completion.

@@ -26,24 +26,6 @@ def _records(pattern):
           for r in tf.data.TFRecordDataset(sorted(glob.glob(pattern)))]
 
 
-def test_split_is_a_stable_function_of_the_repository():
-  assert prepare.split_of("JetBrains/kotlin") == prepare.split_of("JetBrains/kotlin")
-  counts = {}
-  for i in range(4000):
-    split = prepare.split_of(f"owner/repo{i}")
-    counts[split] = counts.get(split, 0) + 1
-  assert abs(counts["train"] / 4000 - 0.9) < 0.02
-  assert abs(counts["validation"] / 4000 - 0.05) < 0.015
-  assert prepare.split_of("x", (("a", 0.0), ("b", 1.0))) == "b"
-
-
-def test_parse_splits_rejects_bad_specs():
-  assert prepare.parse_splits("train=0.8,validation=0.1,test=0.1")[0] == ("train", 0.8)
-  for bad in ("train=0.5", "train:1", "train=1.5,test=-0.5"):
-    with pytest.raises(ValueError, match="--splits"):
-      prepare.parse_splits(bad)
-
-
 def test_prepared_shards_manifest_and_no_repository_in_two_splits(data_dir, code_tree):
   out = os.path.join(data_dir, "flcc")
   manifest = prepare.read_manifest(out)

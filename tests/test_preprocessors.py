@@ -1,7 +1,8 @@
 import seqio
 import tensorflow as tf
 
-from code_t5 import full_line_cut, preprocessors
+from code_t5.data import full_line_cut
+from code_t5.data import preprocessors
 
 
 def _full_line(texts, seed=7):

@@ -13,11 +13,13 @@ import pytest
 import seqio
 import tensorflow as tf
 
-import code_t5  # noqa: F401  (registers)
+from code_t5 import mixtures  # noqa: F401  (registers tasks and mixtures)
 import conala_fixtures
 import flcc_fixtures
-from code_t5 import preprocessors, vocabularies
-from code_t5.corpora import atomic, conala, prepare
+from code_t5.data import preprocessors
+from code_t5.data import vocabularies
+from code_t5.corpora import conala, prepare
+from code_t5 import atomic_files as atomic
 from conftest import REPO_ROOT, kill_when, run_script
 
 FEW = settings(max_examples=20, deadline=None,
@@ -146,7 +148,7 @@ def test_missing_exported_files_say_what_to_run(tmp_path, monkeypatch):
 
 
 DIGEST = """
-import hashlib, sys, seqio, code_t5
+import hashlib, sys, seqio, code_t5.tasks
 h = hashlib.sha256()
 for name, lengths in [("flcc_python_span_corruption", {"inputs": 64, "targets": 16}),
                       ("flcc_python_full_line", {"inputs": 64, "targets": 16}),

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from code_t5 import autocomplete, full_line_cut
+from code_t5 import autocomplete
+from code_t5.data import full_line_cut
 
 httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")

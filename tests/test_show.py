@@ -1,4 +1,6 @@
-from code_t5 import show, vocabularies
+from code_t5 import tasks  # noqa: F401  (registers the tasks shown)
+from code_t5.data import inspect_task as show
+from code_t5.data import vocabularies
 
 
 def test_decode_shows_sentinels_in_t5_order():

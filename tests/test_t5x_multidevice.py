@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from code_t5 import training
+from code_t5.train import trainer_runs as training
 from conftest import REPO_ROOT, run_script
 
 pytestmark = pytest.mark.skipif(

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from code_t5 import training
+from code_t5.train import trainer_runs as training
 from conftest import run_script
 
 pytestmark = pytest.mark.skipif(
@@ -21,7 +21,7 @@ DEV = "code_t5/gin_configs/mtf/dev.gin"
 
 
 def _mtf(model_dir, env, *flags):
-  result = subprocess.run([sys.executable, "-m", "code_t5.mtf", f"--model_dir={model_dir}",
+  result = subprocess.run([sys.executable, "-m", "code_t5.train.mesh_tf", f"--model_dir={model_dir}",
                            f"--gin_file={DEV}", *flags], capture_output=True, text=True, env=env)
   assert result.returncode == 0, result.stderr[-4000:]
   return result
@@ -65,7 +65,7 @@ def test_tiny_shared_prefix_lm_trains_evaluates_and_infers(tmp_path):
 
 def test_every_mtf_config_parses_with_mesh_tensorflow():
   import gin
-  from code_t5 import mtf
+  from code_t5.train import mesh_tf as mtf
   mtf.apply_tf_compat()
   import mesh_tensorflow.transformer  # noqa: F401  (registers the configurables)
   from t5.models import mesh_transformer  # noqa: F401

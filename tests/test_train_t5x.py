@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from code_t5 import training
+from code_t5.train import trainer_runs as training
 from conftest import run_script
 
 pytestmark = pytest.mark.skipif(

@@ -6,7 +6,7 @@ import seqio
 import tensorflow as tf
 
 import flcc_fixtures
-from code_t5 import vocabularies
+from code_t5.data import vocabularies
 
 SAMPLES = [
     "def f(x):\n\tif x:\t# tab\n\t\treturn 'é✓'   \n\n\n    return None\r\n",

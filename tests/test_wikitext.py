@@ -6,8 +6,9 @@ import shutil
 import pytest
 import seqio
 
-import code_t5  # noqa: F401  (registers)
-from code_t5 import show
+from code_t5 import mixtures  # noqa: F401  (registers tasks and mixtures)
+from code_t5.corpora import summaries
+from code_t5.data import inspect_task as show
 from code_t5.corpora import wikitext
 from conftest import run_script
 
@@ -87,7 +88,7 @@ def exported(exported_once, monkeypatch):
 
 def test_export_filters_short_rows_and_summarises(exported):
   out, stdout = exported
-  summary = wikitext.read_summary(str(out))
+  summary = summaries.read(str(out), wikitext.SUMMARY)
   assert summary["splits"] == {"train": {"read": 8, "kept": 6},
                                "validation": {"read": 4, "kept": 2},
                                "test": {"read": 2, "kept": 1}}
@@ -161,7 +162,7 @@ def test_export_is_atomic_when_interrupted(parquet_dir, tmp_path, monkeypatch):
       raise KeyboardInterrupt
     return original(obj, **kwargs)
 
-  monkeypatch.setattr(wikitext.json, "dumps", failing_dumps)
+  monkeypatch.setattr(json, "dumps", failing_dumps)  # the module the writer uses
   with pytest.raises(KeyboardInterrupt):
     wikitext.export(str(tmp_path), from_disk=str(parquet_dir), min_length=3)
   assert (tmp_path / "wikitext_train.jsonl").read_bytes() == before
@@ -206,6 +207,6 @@ def test_malformed_line_names_file_and_line(exported, tmp_path, monkeypatch):
 
 def test_code_and_text_mixture_rates_by_example_count(exported):
   mixture = seqio.get_mixture_or_task("code_and_text_span_corruption")
-  tasks = {t.name: t for t in mixture.tasks}
+  tasks = {t.name: t for t in mixture.members}
   assert {"wikitext_span_corruption", "flcc_python_span_corruption"} <= set(tasks)
   assert mixture.get_rate(tasks["wikitext_span_corruption"]) == 6

@@ -18,7 +18,6 @@ under the chosen folder:
 import contextlib
 import glob
 import gzip
-import hashlib
 import json
 import os
 import re
@@ -29,7 +28,8 @@ from typing import Iterable, Iterator, Optional
 import tqdm
 
 from code_t5 import functions
-from code_t5.corpora import atomic
+from code_t5 import atomic_files as atomic
+from code_t5.corpora import splits as split_lib
 
 LANGUAGES = ("python", "java", "javascript", "go", "php", "ruby")
 SPLITS = ("train", "validation", "test")
@@ -44,16 +44,14 @@ SPLIT_NAMES = {"train": "train", "valid": "validation", "validation": "validatio
                "test": "test"}
 HUB_NAME = "code_search_net"
 SUMMARY = "codesearchnet_summary.json"
+HINT = ("Export it first: python scripts/export_codesearchnet.py --from_disk=<folder of "
+        "*.jsonl[.gz] in the Hugging Face code_search_net schema> (or without it, from the hub).")
 DEFAULT_TREE_SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
 
 def output_path(out_dir: str, language: str, split: str) -> str:
   return os.path.join(out_dir, language, f"{split}.jsonl")
 
-
-def read_summary(out_dir: str) -> dict:
-  with open(os.path.join(out_dir, SUMMARY)) as f:
-    return json.load(f)
 
 
 def read_split(out_dir: str, language: str, split: str) -> list[dict]:
@@ -153,14 +151,8 @@ def _read_source_tree(root: str, splits: dict[str, float]
            "func_code_url": f"file://{os.path.join(os.path.abspath(root), fn.path)}"
                             f"#L{fn.line}-L{fn.end_line}",
            "_skip": _csn_filter(fn, doc_tokens)}
-    bucket = int(hashlib.sha256(repo.encode()).hexdigest(), 16) % 10**6 / 10**6
-    cumulative, split = 0.0, SPLITS[-1]
-    for split_name, fraction in splits.items():
-      cumulative += fraction
-      if bucket < cumulative:
-        split = split_name
-        break
-    yield f"{fn.path}:{fn.line}", split, row
+    yield (f"{fn.path}:{fn.line}", split_lib.split_of(repo, splits.items(), low_digits=True),
+           row)
 
 
 def _tokens(row: dict, key: str, where: str) -> str:

@@ -16,11 +16,13 @@ from typing import Iterable, Optional
 
 import tqdm
 
-from code_t5.corpora import atomic
+from code_t5 import atomic_files as atomic
 
 CURATED_FIELDS = ("question_id", "intent", "rewritten_intent", "snippet")
 MINED_FIELDS = ("id", "question_id", "parent_answer_post_id", "intent", "snippet", "prob")
 SUMMARY = "conala_summary.json"
+HINT = ("Export it first: python scripts/export_conala.py --from_disk=<folder with "
+        "conala-train.json, conala-test.json, conala-mined.jsonl> (or without it, from the hub).")
 ORIGINAL_FILES = {"curated_train": "conala-train.json", "curated_test": "conala-test.json",
                   "mined": "conala-mined.jsonl"}
 
@@ -28,10 +30,6 @@ ORIGINAL_FILES = {"curated_train": "conala-train.json", "curated_test": "conala-
 def output_path(out_dir: str, name: str) -> str:
   return os.path.join(out_dir, f"{name}.jsonl")
 
-
-def read_summary(out_dir: str) -> dict:
-  with open(os.path.join(out_dir, SUMMARY)) as f:
-    return json.load(f)
 
 
 def _read_original(folder: str) -> dict:

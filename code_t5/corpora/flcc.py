@@ -18,6 +18,25 @@ from typing import Iterator, Optional
 from code_t5.corpora import filters
 
 
+# The dataset's 103 language folders, in the order of the FLCC description's
+# description/languages.txt (BarracudaPff/FLCC-Dataset-Description): every one gets tasks,
+# prepared or not, so the task registry never depends on what is on disk.
+LANGUAGES = (
+    "C", "C++", "HTML", "JavaScript", "Java", "Jupyter Notebook", "Python", "PHP", "C#",
+    "Assembly", "Objective-C", "Go", "CSS", "OpenEdge ABL", "Shell", "Makefile", "LLVM", "Ruby",
+    "Perl", "TypeScript", "Pascal", "TSQL", "Roff", "Lua", "Fortran", "TeX", "Scala", "Smali",
+    "Swift", "Emacs Lisp", "Rust", "Verilog", "PLpgSQL", "Julia", "D", "Ada", "SMT",
+    "Common Lisp", "OCaml", "R", "Haskell", "PowerShell", "Smalltalk", "XSLT", "GLSL", "RPC",
+    "Visual Basic", "Eagle", "PostScript", "Erlang", "ActionScript", "CMake", "Vim script",
+    "Kotlin", "Objective-C++", "Max", "Scheme", "HCL", "Jasmin", "Tcl", "WebAssembly", "Dart",
+    "Vue", "M4", "Groovy", "DM", "PLSQL", "SQLPL", "SQF", "Clojure", "F#", "Coq", "Nix", "ASP",
+    "Haxe", "CoffeeScript", "Smarty", "QML", "Mercury", "Racket", "Yacc", "Lex", "Perl 6",
+    "Dockerfile", "Elixir", "M", "Batchfile", "SystemVerilog", "Eiffel", "Gherkin", "SQL",
+    "Objective-J", "1C Enterprise", "Brainfuck", "Genshi", "QMake", "F*", "RAML", "SAS",
+    "PureScript", "AppleScript", "MoonScript", "RMarkdown",
+)
+
+
 class FlccLayoutError(ValueError):
   """The given directory is not an FLCC root."""
 

@@ -17,14 +17,13 @@ import json
 import math
 import multiprocessing
 import os
-from typing import Sequence
 
 import tqdm
 
-from code_t5.corpora import atomic
+from code_t5 import atomic_files as atomic
 from code_t5.corpora import flcc
+from code_t5.corpora.splits import DEFAULT_SPLITS, split_of
 
-DEFAULT_SPLITS = (("train", 0.9), ("validation", 0.05), ("test", 0.05))
 DEFAULT_SHARD_BYTES = 64 << 20
 MANIFEST = "manifest.json"
 STATE = ".prepare_state.json"
@@ -35,30 +34,6 @@ FEATURES = ("text", "path", "repo", "language")
 def shard_pattern(data_dir: str, language_slug: str, split: str) -> str:
   """Glob of one language's split, as the seqio tasks read it."""
   return os.path.join(data_dir, language_slug, f"{split}.tfrecord-*-of-*")
-
-
-def parse_splits(spec: str) -> tuple[tuple[str, float], ...]:
-  """"train=0.9,validation=0.05,test=0.05" -> (("train", 0.9), ...), checked to sum to 1."""
-  try:
-    splits = tuple((name.strip(), float(value)) for name, value in
-                   (part.split("=") for part in spec.split(",")))
-  except ValueError:
-    raise ValueError(f"--splits {spec!r}: expected name=fraction pairs joined by commas, "
-                     "e.g. train=0.9,validation=0.05,test=0.05") from None
-  if abs(sum(f for _, f in splits) - 1) > 1e-6 or any(f < 0 for _, f in splits):
-    raise ValueError(f"--splits {spec!r}: fractions must be >= 0 and sum to 1.")
-  return splits
-
-
-def split_of(repo: str, splits: Sequence[tuple[str, float]] = DEFAULT_SPLITS) -> str:
-  """The split of a repository: a stable hash of its name mapped onto the fractions."""
-  point = int(hashlib.sha256(repo.encode("utf-8")).hexdigest()[:15], 16) / 16**15
-  cumulative = 0.0
-  for name, fraction in splits:
-    cumulative += fraction
-    if point < cumulative:
-      return name
-  return splits[-1][0]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,26 +4,23 @@ Rows of `min_length` characters or fewer are dropped (many rows are empty or hea
 summary counts rows read and kept per split and is what the task's example counts come from.
 """
 import glob
-import json
 import os
 from typing import Optional
 
 import tqdm
 
-from code_t5.corpora import atomic
+from code_t5 import atomic_files as atomic
 
 SPLITS = ("train", "validation", "test")
 CONFIGS = ("wikitext-103-raw-v1", "wikitext-2-raw-v1", "wikitext-103-v1", "wikitext-2-v1")
 SUMMARY = "wikitext_summary.json"
+HINT = ("Export it first: python scripts/export_wikitext.py (--from_disk=DIR for local files), "
+        "or set $CODE_T5_DATA_DIR.")
 
 
 def split_path(out_dir: str, split: str) -> str:
   return os.path.join(out_dir, f"wikitext_{split}.jsonl")
 
-
-def read_summary(out_dir: str) -> dict:
-  with open(os.path.join(out_dir, SUMMARY)) as f:
-    return json.load(f)
 
 
 def _split_files(folder: str, split: str, ext: str) -> list[str]:

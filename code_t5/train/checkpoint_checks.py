@@ -14,14 +14,16 @@ import seqio
 def mismatch(vocabulary: seqio.Vocabulary, embedding_size: int,
              checkpoint_rows: Optional[int] = None, checkpoint_path: str = "") -> Optional[str]:
   """Why `vocabulary` cannot run on this embedding (or checkpoint), or None if it can."""
-  name = getattr(vocabulary, "path", None) or type(vocabulary).__name__
-  if vocabulary.vocab_size > embedding_size:
-    return (f"vocabulary {name} has {vocabulary.vocab_size} ids but the model's embedding has "
+  size = vocabulary.vocab_size  # first: it locates lazily resolved model files
+  name = (getattr(vocabulary, "path", None) or getattr(vocabulary, "sentencepiece_model_file", None)
+          or type(vocabulary).__name__)
+  if size > embedding_size:
+    return (f"vocabulary {name} has {size} ids but the model's embedding has "
             f"{embedding_size} rows; use the vocabulary the checkpoint was trained with, or a "
             "model file whose embedding is at least that large.")
   if checkpoint_rows is not None and checkpoint_rows != embedding_size:
     return (f"checkpoint {checkpoint_path} has a {checkpoint_rows}-row embedding but the "
-            f"model (vocabulary {name}, {vocabulary.vocab_size} ids) is built with "
+            f"model (vocabulary {name}, {size} ids) is built with "
             f"{embedding_size}; pick the model file and vocabulary of that checkpoint.")
   return None
 

@@ -1,8 +1,9 @@
-"""`python -m code_t5.mtf ...`: t5's Mesh TensorFlow trainer, runnable on TF 2.15.
+"""`python -m code_t5.train.mesh_tf ...`: t5's Mesh TensorFlow trainer, runnable on TF 2.15.
 
 Takes every flag of `python -m t5.models.mesh_transformer_main`. Before mesh_tensorflow is
 imported it restores `ops.register_tensor_conversion_function` (moved in TF 2.15; too late to do
-from `--module_import`), and it imports `code_t5` so our tasks are registered.
+from `--module_import`), and it passes `--module_import=code_t5.mixtures` (unless given one) so
+our tasks and mixtures are registered.
 """
 import sys
 
@@ -19,7 +20,7 @@ def apply_tf_compat() -> None:
 def main() -> None:
   apply_tf_compat()
   if not any(arg.startswith("--module_import") for arg in sys.argv[1:]):
-    sys.argv.append("--module_import=code_t5")  # t5's default imports every t5 task instead
+    sys.argv.append("--module_import=code_t5.mixtures")  # t5's default: every t5 task instead
   from t5.models import mesh_transformer_main  # pylint: disable=g-import-not-at-top
   mesh_transformer_main.console_entry_point()
 

@@ -15,7 +15,7 @@ import keyword
 import re
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from code_t5 import metrics
+from code_t5.data import metrics
 
 _QUESTION = re.compile(
     r"^\s*(?:python\s*[23]?\s*[-:]\s*)?(?:how\s+(?:to|do\s+(?:i|you|we)|can\s+(?:i|you|we)|"

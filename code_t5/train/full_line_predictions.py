@@ -2,7 +2,7 @@
 import glob
 import json
 
-from code_t5 import metrics
+from code_t5.data import metrics
 
 
 class PredictionsError(ValueError):

@@ -5,7 +5,7 @@ from typing import Optional
 import seqio
 
 from code_t5 import paths
-from code_t5.corpora import atomic
+from code_t5 import atomic_files as atomic
 
 # 100 sentinel ids for span corruption. 3 special + 256 bytes + 100 = 359 ids; models round
 # the embedding up to 384 (a multiple of 128).

@@ -26,8 +26,8 @@ from t5x import models
 from t5x.examples.t5 import layers
 from t5x.examples.t5 import network
 
-from code_t5 import training
-from code_t5.contrastive import info_nce
+from code_t5.train import trainer_runs as training
+from code_t5.train.contrastive_loss import info_nce
 
 FEATURES = {"queries": "query_tokens", "passages": "passage_tokens"}
 

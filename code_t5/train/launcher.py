@@ -17,10 +17,10 @@ import subprocess
 import sys
 from typing import Optional
 
-from code_t5 import training
-from code_t5.corpora import atomic
+from code_t5.train import trainer_runs as training
+from code_t5 import atomic_files as atomic
 
-GIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gin_configs")
+GIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gin_configs")
 ENV = {"restore_from": "RESTORE_FROM", "learning_rate": "LEARNING_RATE",
        "save_every": "SAVE_EVERY", "val_every": "VAL_EVERY", "val_batch": "VAL_BATCH",
        "val_dataset": "VAL_DATASET", "model_dir": "MODEL_DIR", "task": "TASK",
@@ -142,7 +142,7 @@ def t5x_command(s: Settings) -> list[str]:
 
 
 def mtf_command(s: Settings, steps: int, evaluate: bool) -> list[str]:
-  """`python -m code_t5.mtf` training to `steps`, or evaluating the checkpoint at `steps`."""
+  """`python -m code_t5.train.mesh_tf` training to `steps`, or evaluating the checkpoint at `steps`."""
   flags = [f"--model_dir={s.model_dir}", f"--gin_file={model_gin(s)}",
            f"--gin_file={GIN}/mtf/dataset.gin", f"--gin_file={GIN}/mtf/mesh/{s.mesh}.gin",
            f"--gin_param=utils.run.sequence_length={{'inputs': {s.sequence_length}, "
@@ -156,7 +156,7 @@ def mtf_command(s: Settings, steps: int, evaluate: bool) -> list[str]:
            f"--gin_param=constant_learning_rate.learning_rate={s.learning_rate}"]
   if evaluate:
     val_task, val_split = s.validation()
-    return [sys.executable, "-m", "code_t5.mtf", *flags, "--gin_file=perplexity_eval.gin",
+    return [sys.executable, "-m", "code_t5.train.mesh_tf", *flags, "--gin_file=perplexity_eval.gin",
             f"--gin_param=MIXTURE_NAME={val_task!r}",
             f"--gin_param=utils.run.dataset_split={val_split!r}",
             f"--gin_param=utils.run.perplexity_eval_steps={s.val_batch}",
@@ -165,7 +165,7 @@ def mtf_command(s: Settings, steps: int, evaluate: bool) -> list[str]:
             f"--gin_param=utils.run.train_steps={steps}"]
   if s.restore_from not in ("latest", "no"):
     flags.append(f"--gin_param=utils.run.init_checkpoint={s.restore_from!r}")
-  return [sys.executable, "-m", "code_t5.mtf", *flags]
+  return [sys.executable, "-m", "code_t5.train.mesh_tf", *flags]
 
 
 def validation_losses(s: Settings) -> dict[int, float]:

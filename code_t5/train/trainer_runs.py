@@ -72,7 +72,7 @@ def train_t5x(model_dir: str, steps: int) -> dict[int, float]:
 
 def train_mtf(model_dir: str, steps: int) -> dict[int, float]:
   """Mesh TF dev model; returns validation -log(perplexity) by step (0 and `steps`)."""
-  base = [sys.executable, "-m", "code_t5.mtf", f"--model_dir={model_dir}",
+  base = [sys.executable, "-m", "code_t5.train.mesh_tf", f"--model_dir={model_dir}",
           f"--gin_file={MTF_DEV_GIN}"]
   _run(base + [f"--gin_param=utils.run.train_steps={steps}"], model_dir + ".train.log")
   _run(base + ["--gin_file=perplexity_eval.gin", "--gin_param=utils.run.dataset_split="

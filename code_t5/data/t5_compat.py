@@ -9,4 +9,4 @@ except ImportError as e:
   raise ImportError(
       "code_t5 needs the `t5` package (its span_corruption, prefix_lm and full_lm objectives). "
       "Install it without its pinned nightlies: `pip install --no-deps t5==0.9.4` "
-      "(see README.md, Install).") from e
+      "(see README.md, \"Install and run the main job\").") from e

@@ -4,7 +4,7 @@ from typing import Mapping, Optional
 import seqio
 import tensorflow as tf
 
-from code_t5 import full_line_cut
+from code_t5.data import full_line_cut
 
 
 # Python's str.isspace() set (RE2's \s lacks \v, \x1c-\x1f, \x85 and Unicode spaces), so

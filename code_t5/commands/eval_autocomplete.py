@@ -1,0 +1,140 @@
+"""Replays source files word by word against an /autocomplete server and scores it.
+
+  python scripts/eval_autocomplete.py http://127.0.0.1:8000 DATA_DIR [--files=20] [--seed=0]
+
+DATA_DIR is a folder of source files (e.g. a held-out part of the dev dataset); N files are
+picked with a fixed seed. Headline numbers (strict): a query before each word (a maximal run of
+non-whitespace) sending the exact text before it; `exact_next_word` = the top suggestion's first
+word is the next word; `full_line_*` = the top suggestion against the rest of the line,
+CodeXGLUE's line-level exact match and edit similarity (0-100). They are given over whole files
+and `after_header` (after each file's leading comment block, e.g. a licence), plus `task_cut`:
+one query per file at the full_line task's cut, the example t5x.eval and t5x.infer score.
+`accuracy` is the seed's lenient hit rule (the next word inside any of the k suggestions) over
+the same queries, not a headline; --seed_protocol adds the seed's whole protocol (split on single
+spaces, stripped prefixes, empty pieces counted) as `seed_protocol_accuracy`, for old numbers.
+"""
+import argparse
+import glob
+import json
+import os
+import random
+import sys
+
+from code_t5 import autocomplete
+
+
+class ServerError(RuntimeError):
+  """The server refused or failed a request; the message is the server's."""
+
+
+def server_message(response) -> str:
+  """A 4xx/5xx answer as one short line: FastAPI's `detail` (a string, or pydantic's list of
+  {loc, msg}), else the start of the body."""
+  try:
+    detail = response.json().get("detail")
+  except (ValueError, AttributeError):
+    detail = None
+  if isinstance(detail, list):
+    detail = "; ".join(
+        f"{'.'.join(str(p) for p in d.get('loc', []) if p != 'body')}: {d.get('msg')}"
+        if isinstance(d, dict) else str(d) for d in detail)
+  text = str(detail) if detail else response.text.strip() or response.reason_phrase
+  return f"HTTP {response.status_code}: {text[:300]}"
+
+
+def k_cap(client) -> int | None:
+  """The most suggestions the server accepts per request, from its /openapi.json (None if it
+  does not say)."""
+  try:
+    schema = client.get("/openapi.json").json()
+    return int(schema["components"]["schemas"]["AutocompleteRequest"]["properties"]["k"]
+               ["maximum"])
+  except Exception:  # pylint: disable=broad-except  # any server without that schema
+    return None
+
+
+def make_complete(client, url: str, k: int):
+  """text -> suggestions over HTTP; a refused or failed request raises ServerError."""
+  import httpx  # pylint: disable=g-import-not-at-top
+
+  def complete(text: str) -> list[str]:
+    try:
+      response = client.post("/autocomplete", json={"text": text, "k": k})
+    except httpx.HTTPError as e:
+      raise ServerError(f"{url}/autocomplete: no answer ({e}).") from None
+    if response.status_code >= 400:
+      raise ServerError(f"{url}/autocomplete refused a request: {server_message(response)}")
+    try:
+      result = response.json()["result"]
+    except (ValueError, KeyError, TypeError):
+      raise ServerError(f"{url}/autocomplete: answer without a \"result\" list "
+                        f"({response.text[:200]!r}).") from None
+    if not isinstance(result, list) or not all(isinstance(s, str) for s in result):
+      raise ServerError(f"{url}/autocomplete: \"result\" is not a list of strings.")
+    return result
+
+  return complete
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("url", help="server base URL, e.g. http://127.0.0.1:8000")
+  parser.add_argument("data_dir", help="folder of source files to replay")
+  parser.add_argument("--files", type=int, default=20, help="files to replay (default: 20)")
+  parser.add_argument("--seed", type=int, default=0, help="file sampling seed (default: 0)")
+  parser.add_argument("--ext", default=".py", help="file extension to replay (default: .py)")
+  parser.add_argument("--max_words", type=int, default=400,
+                      help="replay at most this many words per file (default: 400)")
+  parser.add_argument("--k", type=int, default=5,
+                      help="suggestions per request (default: 5; code_t5.serve allows 1-20)")
+  parser.add_argument("--context_chars", type=int, default=16384,
+                      help="send at most this many characters before the cursor (default: "
+                      "%(default)s)")
+  parser.add_argument("--seed_protocol", action="store_true",
+                      help="also replay the seed's whole protocol, for old numbers "
+                      "(seed_protocol_accuracy; twice the requests)")
+  args = parser.parse_args(argv)
+  if args.k < 1:
+    parser.error(f"--k={args.k}: ask for at least 1 suggestion.")
+  import httpx  # pylint: disable=g-import-not-at-top
+  import tqdm  # pylint: disable=g-import-not-at-top
+
+  paths = sorted(glob.glob(os.path.join(args.data_dir, "**", f"*{args.ext}"), recursive=True))
+  if not paths:
+    print(f"error: {args.data_dir}: no *{args.ext} files to replay.", file=sys.stderr)
+    return 2
+  paths = random.Random(args.seed).sample(paths, min(args.files, len(paths)))
+
+  def files(progress):
+    for path in paths:
+      with open(path, encoding="utf-8", errors="replace") as f:
+        yield path, f.read()
+      progress.update()
+
+  with httpx.Client(base_url=args.url, timeout=60) as client:
+    try:
+      client.get("/health").raise_for_status()
+    except httpx.HTTPError as e:
+      print(f"error: {args.url}: server not reachable ({e}).", file=sys.stderr)
+      return 2
+    cap = k_cap(client)
+    if cap is not None and args.k > cap:
+      print(f"error: --k={args.k}: the server at {args.url} returns at most {cap} suggestions "
+            f"per request (its /openapi.json caps k at {cap}); pass --k={cap} or less.",
+            file=sys.stderr)
+      return 2
+    try:
+      with tqdm.tqdm(total=len(paths), desc="replaying", unit="file") as progress:
+        report = autocomplete.replay(make_complete(client, args.url, args.k), files(progress),
+                                     max_words=args.max_words, context_chars=args.context_chars,
+                                     seed_protocol=args.seed_protocol, ext=args.ext)
+    except ServerError as e:
+      print(f"error: {e}", file=sys.stderr)
+      return 2
+  print(json.dumps(report, indent=1))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

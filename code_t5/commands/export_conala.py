@@ -1,0 +1,45 @@
+"""Exports CoNaLa (curated and mined) to JSON lines for the conala_* tasks.
+
+  python scripts/export_conala.py --from_disk=~/conala-corpus    # the v1.1 zip, extracted
+  python scripts/export_conala.py                                # Hugging Face neulab/conala
+
+Writes curated_{train,test}.jsonl, mined.jsonl, mined_codegen.jsonl and conala_summary.json to
+$CODE_T5_DATA_DIR/conala. Rows without a rewritten intent are counted; the rewrite task leaves
+them out.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+from code_t5.corpora import conala
+from code_t5 import paths
+from code_t5 import cli
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--from_disk", help="folder with conala-train.json, conala-test.json and "
+                      "conala-mined.jsonl (default: download neulab/conala from the hub)")
+  parser.add_argument("--out_dir", help="default: $CODE_T5_DATA_DIR/conala, where the tasks read")
+  parser.add_argument("--mined_for_codegen", type=int, default=100000, help="first N mined pairs "
+                      "for conala_mined_code_generation (the baseline used 100k; default: "
+                      "%(default)s)")
+  args = parser.parse_args(argv)
+
+  def _export():
+    start = time.time()
+    out_dir = os.path.expanduser(args.out_dir or paths.conala_dir())
+    summary = conala.export(out_dir, args.from_disk and os.path.expanduser(args.from_disk),
+                            args.mined_for_codegen)
+    print(f"\nExported CoNaLa from {summary['source']} to {out_dir} in "
+          f"{time.time() - start:.1f} s")
+    print(json.dumps(summary, indent=1))
+
+  return cli.run(_export)
+
+
+if __name__ == "__main__":
+  sys.exit(main())

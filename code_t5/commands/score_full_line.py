@@ -1,0 +1,38 @@
+"""Scores full-line completions: CodeXGLUE line-level exact match and edit similarity (its
+evaluator's stripping, literal post-processing and per-example rounding), then ours (raw strings,
+unrounded), all 0-100.
+
+  # t5x.infer output (JSON lines with inputs.targets_pretokenized and prediction):
+  python scripts/score_full_line.py --predictions='/tmp/infer/flcc_python_full_line-predict.jsonl-*'
+  # plain text, one completion per line (split on "\n" only; \x0c or U+2028 stay in a line):
+  python scripts/score_full_line.py --predictions=preds.txt --targets=targets.txt
+"""
+import argparse
+import json
+import sys
+
+from code_t5.train import full_line_predictions as scoring
+from code_t5 import cli
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--predictions", required=True,
+                      help="t5x.infer JSON-lines file or glob, or a text file with --targets")
+  parser.add_argument("--targets", help="text file of expected completions, one per line; "
+                      "then --predictions is a text file too")
+  args = parser.parse_args(argv)
+
+  def _score():
+    if args.targets:
+      targets, predictions = scoring.read_text_pairs(args.targets, args.predictions)
+    else:
+      targets, predictions = scoring.read_t5x_predictions(args.predictions)
+    print(json.dumps(scoring.score(targets, predictions)))
+
+  return cli.run(_score)
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,45 @@
+"""Prints decoded examples and token counts of a registered task or mixture.
+
+  python scripts/show_task.py --task=flcc_dev_python_full_line --split=validation --examples=3
+"""
+import argparse
+import json
+import sys
+
+from code_t5 import cli
+from code_t5 import mixtures  # noqa: F401  (registers tasks and mixtures)
+from code_t5.data import inspect_task
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--task", required=True, help="task or mixture name, e.g. "
+                      "flcc_dev_python_span_corruption (all: seqio.TaskRegistry.names() after "
+                      "import code_t5.mixtures)")
+  parser.add_argument("--split", default="validation", help="default: %(default)s")
+  parser.add_argument("--examples", type=int, default=2, help="examples to print")
+  parser.add_argument("--inputs_length", type=int, default=256,
+                      help="inputs length (decoder-only tasks: added to targets)")
+  parser.add_argument("--targets_length", type=int, default=64, help="targets length")
+  parser.add_argument("--count", action="store_true",
+                      help="also count examples and tokens over the whole split")
+  args = parser.parse_args(argv)
+
+  def _show():
+    import seqio  # pylint: disable=g-import-not-at-top
+    if args.task not in {*seqio.TaskRegistry.names(), *seqio.MixtureRegistry.names()}:
+      raise ValueError(f"--task={args.task}: not registered; names start with flcc_, e.g. "
+                       "flcc_dev_python_span_corruption.")
+    lengths = {"inputs": args.inputs_length, "targets": args.targets_length}
+    for i, ex in enumerate(inspect_task.examples(args.task, args.split, args.examples, lengths)):
+      for feature, text in ex.items():
+        print(f"[{i}] {feature}:\n{text}\n")
+    if args.count:
+      print(json.dumps(inspect_task.count_tokens(args.task, args.split, lengths)))
+
+  return cli.run(_show)
+
+
+if __name__ == "__main__":
+  sys.exit(main())
