@@ -93,3 +93,21 @@ def test_embedding_smaller_than_the_vocabulary_fails_naming_both(standins):
     checkpoint_checks.checked_vocab_size(vocab, small)
   # The same check for any seqio vocabulary, e.g. the byte one against a T5 checkpoint size.
   assert checkpoint_checks.mismatch(seqio.ByteVocabulary(extra_ids=100), 256) is not None
+
+
+def test_every_task_family_and_mixture_has_the_t5_variant():
+  import code_t5.mixtures  # noqa: F401  (registers tasks and mixtures)
+  from code_t5.data import vocabularies
+  assert vocabularies.get_vocabulary("t5") is t5_vocabulary.PUBLIC_T5
+  assert vocabularies.model_vocab_size("t5") == t5_vocabulary.EMBEDDING_SIZE == 32128
+  tasks = set(seqio.TaskRegistry.names())
+  spm = {n[:-len("_spm")] for n in tasks if n.endswith("_spm")}
+  assert spm and {n[:-len("_t5")] for n in tasks if n.endswith("_t5")} == spm
+  for base in ("flcc_python_span_corruption", "flcc_dev_python_full_line", "flcc_java_lm",
+               "wikitext_span_corruption", "conala_rewrite_intent", "conala_code_generation",
+               "csn_python_query_code", "csn_go_docstring_to_code"):
+    features = seqio.get_mixture_or_task(base + "_t5").output_features
+    assert all(f.vocabulary is t5_vocabulary.PUBLIC_T5 for f in features.values()), base
+  mixtures = set(seqio.MixtureRegistry.names())
+  assert {n + "_t5" for n in ("code_and_text_span_corruption", "flcc_all_span_corruption",
+                              "csn_all_query_code", "conala_code_generation_with_mined")} <= mixtures

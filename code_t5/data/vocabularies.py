@@ -1,4 +1,5 @@
-"""Vocabularies: bytes (no file needed, the default) and a code SentencePiece model."""
+"""Vocabularies: bytes (no file needed, the default), a code SentencePiece model, and the public
+T5 SentencePiece model of the T5 1.1 / Flan-T5 / UL2 checkpoints (code_t5.data.t5_vocabulary)."""
 import os
 from typing import Optional
 
@@ -6,6 +7,7 @@ import seqio
 
 from code_t5 import paths
 from code_t5 import atomic_files as atomic
+from code_t5.data import t5_vocabulary
 
 # 100 sentinel ids for span corruption. 3 special + 256 bytes + 100 = 359 ids; models round
 # the embedding up to 384 (a multiple of 128).
@@ -44,9 +46,11 @@ class CodeSentencePieceVocabulary(seqio.SentencePieceVocabulary):
 BYTE = seqio.ByteVocabulary(extra_ids=EXTRA_IDS)
 CODE_SPM = CodeSentencePieceVocabulary()
 # Task-name suffix -> vocabulary.
-BY_SUFFIX = {"": BYTE, "_spm": CODE_SPM}
+BY_SUFFIX = {"": BYTE, "_spm": CODE_SPM, "_t5": t5_vocabulary.PUBLIC_T5}
 # Name in gin configs (the VOCAB macro) -> task-name suffix.
-SUFFIX_BY_NAME = {"byte": "", "spm": "_spm"}
+SUFFIX_BY_NAME = {"byte": "", "spm": "_spm", "t5": "_t5"}
+# Embedding rows fixed by public checkpoints (restoring needs exactly these), by VOCAB name.
+CHECKPOINT_EMBEDDING_SIZE = {"t5": t5_vocabulary.EMBEDDING_SIZE}
 
 
 def _by_name(name: str) -> seqio.Vocabulary:
@@ -56,12 +60,16 @@ def _by_name(name: str) -> seqio.Vocabulary:
 
 
 def get_vocabulary(name: str = "byte") -> seqio.Vocabulary:
-  """The vocabulary a gin config names ('byte' or 'spm'); tasks ending `_spm` use 'spm'."""
+  """The vocabulary a gin config names ('byte', 'spm' or 't5'); tasks ending `_spm` use 'spm',
+  tasks ending `_t5` use 't5'."""
   return _by_name(name)
 
 
 def model_vocab_size(name: str = "byte") -> int:
-  """Embedding rows for a vocabulary: its size rounded up to a multiple of 128."""
+  """Embedding rows for a vocabulary: its size rounded up to a multiple of 128, or the size of
+  the public checkpoints it belongs to (32128 for 't5', read without loading the model)."""
+  if name in CHECKPOINT_EMBEDDING_SIZE:
+    return CHECKPOINT_EMBEDDING_SIZE[name]
   return -(-_by_name(name).vocab_size // 128) * 128
 
 
