@@ -4,6 +4,7 @@ The output gets one line per input id, written batch by batch and flushed. A res
 ids already written (dropping a last line cut short by a kill) and continues after them, so the
 finished file has every id exactly once whatever the interruptions.
 """
+import functools
 import json
 import os
 import time
@@ -55,47 +56,40 @@ class T5XPredictor:
                num_beams: int = 4, temperature: float = 0.6, top_k: int = 40,
                gin_bindings: Sequence[str] = ()):
     # pylint: disable=g-import-not-at-top  (T5X is optional)
-    import functools
-    import gin
     import jax.numpy as jnp
-    from t5x import partitioning, utils
+    from t5x import utils
+    from code_t5.train import t5x_restore
     model_class = "DecoderOnlyModel" if "decoder_only" in model_gin else "EncoderDecoderModel"
     bindings = ["from __gin__ import dynamic_registration", "from t5x import decoding",
                 "from t5x import models", *gin_bindings]
+    decoder_params = {}
     if decoding in ("greedy", "beam"):
       bindings.append(f"models.{model_class}.decode_fn = @decoding.beam_search")
       num_decodes = 1 if decoding == "greedy" else num_beams
     elif decoding == "temperature":
-      bindings += [f"models.{model_class}.decode_fn = @decoding.temperature_sample",
-                   f"decoding.temperature_sample.temperature = {temperature}",
-                   f"decoding.temperature_sample.topk = {top_k}"]
+      bindings.append(f"models.{model_class}.decode_fn = @decoding.temperature_sample")
+      # Passed per call, not bound in gin: the model outlives the private gin config.
+      decoder_params = {"temperature": temperature, "topk": top_k}
       num_decodes = 1
     else:
       raise ValueError(f"--decoding={decoding}: expected greedy, beam or temperature.")
-    gin.clear_config()
-    with gin.unlock_config():
-      gin.parse_config_files_and_bindings([model_gin], bindings, finalize_config=False)
-      model = gin.query_parameter("%MODEL").scoped_configurable_fn()
+    model = t5x_restore.build_model([model_gin], bindings=bindings)
     self._vocab = model.input_vocabulary
     self._lengths = {"inputs": inputs_length, "targets": targets_length}
     self._converter = model.FEATURE_CONVERTER_CLS(pack=False)
     spec = self._model_features([""]).element_spec
-    partitioner = partitioning.PjitPartitioner(num_partitions=1)
-    initializer = utils.TrainStateInitializer(
-        optimizer_def=None, init_fn=model.get_initial_variables,
-        input_shapes={k: (batch_size,) + v.shape for k, v in spec.items()},
-        input_types={k: jnp.dtype(v.dtype.as_numpy_dtype) for k, v in spec.items()},
-        partitioner=partitioner)
-    restore = utils.RestoreCheckpointConfig(path=checkpoint_path, mode="specific",
-                                            dtype="float32", strict=False)
-    state, _ = utils.create_checkpoint_manager_and_restore(
-        initializer, partitioner, restore, checkpoint_path, None, use_orbax=True)
-    if state is None:
-      raise FileNotFoundError(f"{checkpoint_path}: no T5X checkpoint there.")
-    step = functools.partial(model.predict_batch_with_aux, num_decodes=num_decodes)
+    restored = t5x_restore.restore(
+        model, checkpoint_path, {k: (batch_size,) + v.shape for k, v in spec.items()},
+        {k: jnp.dtype(v.dtype.as_numpy_dtype) for k, v in spec.items()})
+
+    def step(*args, **kwargs):  # T5X adds keys to decoder_params: a fresh dict per batch
+      return model.predict_batch_with_aux(*args, num_decodes=num_decodes,
+                                          decoder_params=dict(decoder_params), **kwargs)
+
     self._infer = functools.partial(
-        utils.get_infer_fn(step, batch_size, initializer.train_state_axes, partitioner),
-        train_state=state)
+        utils.get_infer_fn(step, batch_size, restored.initializer.train_state_axes,
+                           restored.partitioner),
+        train_state=restored.state)
 
   def _model_features(self, inputs: Sequence[str]):
     import tensorflow as tf  # pylint: disable=g-import-not-at-top

@@ -141,32 +141,21 @@ class Encoder:
 
   def __init__(self, checkpoint: str, model_gin: Optional[str] = None, batch_size: int = 64,
                query_length: int = 64, code_length: int = 256):
-    import gin  # pylint: disable=g-import-not-at-top
-    from t5x import partitioning, utils  # pylint: disable=g-import-not-at-top
+    from code_t5.train import t5x_restore  # pylint: disable=g-import-not-at-top
     model_gin = model_gin or os.path.join(os.path.dirname(os.path.abspath(checkpoint)),
                                           "config.gin")
     if not os.path.exists(model_gin):
       raise FileNotFoundError(f"{model_gin}: no gin config for {checkpoint} (pass model_gin, "
                               "e.g. code_t5/gin_configs/t5x/models/dual_encoder_tiny.gin)")
-    gin.clear_config()
-    with gin.unlock_config():
-      gin.parse_config(_without_train_script(open(model_gin).read()))
-      self._model = gin.query_parameter("%MODEL").scoped_configurable_fn()
+    with open(model_gin) as f:
+      self._model = t5x_restore.build_model(gin_text=_without_train_script(f.read()))
     self._vocab = self._model.vocabulary
     self._lengths = {"query_tokens": query_length, "passage_tokens": code_length}
     self._batch_size = batch_size
-    partitioner = partitioning.PjitPartitioner(num_partitions=1)
-    initializer = utils.TrainStateInitializer(
-        optimizer_def=None, init_fn=self._model.get_initial_variables,
-        input_shapes={k: (batch_size, n) for k, n in self._lengths.items()},
-        input_types={k: jnp.int32 for k in self._lengths}, partitioner=partitioner)
-    restore = utils.RestoreCheckpointConfig(path=checkpoint, mode="specific", dtype="float32",
-                                            strict=False)
-    state, _ = utils.create_checkpoint_manager_and_restore(
-        initializer, partitioner, restore, checkpoint, None, use_orbax=True)
-    if state is None:
-      raise FileNotFoundError(f"{checkpoint}: no T5X checkpoint there.")
-    self._params = state.params
+    restored = t5x_restore.restore(
+        self._model, checkpoint, {k: (batch_size, n) for k, n in self._lengths.items()},
+        {k: jnp.int32 for k in self._lengths})
+    self._params = restored.state.params
     module = self._model.module
     self._embed = jax.jit(lambda params, tokens: module.apply(
         {"params": params}, tokens, method=DualEncoder.embed))
