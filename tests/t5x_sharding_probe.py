@@ -20,7 +20,7 @@ import jax
 from t5x import partitioning
 from t5x import trainer
 
-PARAMS = ("token_embedder/embedding", "encoder/layers_0/mlp/wi_0/kernel",
+PARAMS = ("token_embedder/embedding", "decoder/token_embedder/embedding", "encoder/layers_0/mlp/wi_0/kernel",
           "decoder/layers_0/mlp/wi_0/kernel", "decoder/layers_0/self_attention/query/kernel",
           "encoder/layers_0/attention/query/kernel")
 

@@ -32,9 +32,11 @@ MODELS = {  # model file -> (task file, batch size)
     "decoder_only_tiny": ("flcc_dev_python_lm", 8),
     "dual_encoder_tiny": ("csn_python_query_code", 8),
 }
-PROBE_GIN = """from __gin__ import dynamic_registration
-import __main__ as train_script
+# Imported, t5x_sharding_probe maps num_partitions onto CPU devices as T5X does on GPUs.
+EMULATE_GIN = """from __gin__ import dynamic_registration
 import t5x_sharding_probe
+"""
+PROBE_GIN = EMULATE_GIN + """import __main__ as train_script
 from t5x import utils
 train_script.train.trainer_cls = @t5x_sharding_probe.ShardingProbeTrainer
 t5x_sharding_probe.ShardingProbeTrainer:
@@ -159,10 +161,13 @@ def _predictions(folder) -> list[str]:
 def test_infer_on_8_devices_predicts_what_one_device_predicts(data, one_device, tmp_path):
   model_dir, _ = one_device("t5_1_1_tiny")
   task = MODELS["t5_1_1_tiny"][0]
+  emulate = tmp_path / "emulate.gin"
+  emulate.write_text(EMULATE_GIN)
   out = {}
   for devices, mesh in ((1, "cpu"), (8, "tpu_v3_8"), (8, "gpu_8")):
     folder = tmp_path / f"{mesh}_{devices}"
-    _run("t5x.infer", _env(data, devices), f"--gin_file={GIN}/models/t5_1_1_tiny.gin",
+    _run("t5x.infer", _env(data, devices), f"--gin_file={emulate}",
+         f"--gin_file={GIN}/models/t5_1_1_tiny.gin",
          f"--gin_file={GIN}/runs/infer.gin", f"--gin_file={GIN}/mesh/{mesh}.gin",
          f"--gin_file={GIN}/tasks/{task}.gin", "--gin.utils.DatasetConfig.batch_size=8",
          f"--gin.CHECKPOINT_PATH='{model_dir}/checkpoint_{STEPS}'",
@@ -186,7 +191,8 @@ def test_conala_mined_rewriting_on_8_devices_matches_one_device(one_device, tmp_
     result = run_script("rewrite_conala_mined.py", f"--out={out}", "--decoding=greedy",
                         f"--checkpoint={model_dir}/checkpoint_{STEPS}", "--batch_size=8",
                         f"--model_gin={GIN}/models/t5_1_1_tiny.gin", "--inputs_length=128",
-                        "--targets_length=16", env=_env(data_dir, devices))
+                        "--targets_length=16", "--gin_bindings=import t5x_sharding_probe",
+                        env=_env(data_dir, devices))
     assert result.returncode == 0, result.stderr[-3000:]
     rewritten[devices] = [json.loads(x) for x in out.read_text().splitlines()]
   assert len(rewritten[1]) == 20 and rewritten[8] == rewritten[1]

@@ -1,0 +1,157 @@
+"""Every runs/*.gin with every task file whose features its model can take, for 1-2 steps.
+
+One tiny model per (run, task) pair: the encoder-decoder where the task has inputs and targets,
+the decoder-only model for `lm` tasks, the dual encoder for `*_query_code`. Each other model
+family must refuse the task with our one-line message naming both. The compositions run in
+tests/t5x_compose.py (one process per run file, as t5x.train/eval/infer would run each).
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from code_t5.train import trainer_runs as training
+from conftest import REPO_ROOT, run_script
+
+pytestmark = pytest.mark.skipif(
+    training.installed_trainer() != "t5x",
+    reason="T5X is not importable: it is not on PyPI (README, 'Training with T5X')")
+GIN = "code_t5/gin_configs/t5x"
+TASK_FILES = sorted(os.path.splitext(os.path.basename(p))[0]
+                    for p in glob.glob(os.path.join(REPO_ROOT, GIN, "tasks", "*.gin")))
+MODELS = {  # family -> (model file, class the error names)
+    "encoder_decoder": ("t5_1_1_tiny", "EncoderDecoderModel"),
+    "decoder_only": ("decoder_only_tiny", "DecoderOnlyModel"),
+    "dual_encoder": ("dual_encoder_tiny", "DualEncoderModel"),
+}
+
+
+def family_for(task: str) -> str:
+  """The model family a task file is for, from its name (independently of the checks)."""
+  if task.endswith("_query_code"):
+    return "dual_encoder"
+  return "decoder_only" if task.endswith("_lm") and not task.endswith("prefix_lm") \
+      else "encoder_decoder"
+
+
+def takes(family: str, task: str) -> bool:
+  own = family_for(task)
+  # A decoder-only model also takes inputs + targets, as a prefix LM.
+  return family == own or (family == "decoder_only" and own == "encoder_decoder")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, data_dir):
+  """Every corpus the task files read, exported from fixtures in their upstream formats."""
+  import conala_fixtures  # pylint: disable=g-import-not-at-top
+  import csn_fixtures  # pylint: disable=g-import-not-at-top
+  root = tmp_path_factory.mktemp("all_data")
+  data = str(root / "data")
+  shutil.copytree(data_dir, data)
+  env = {"CODE_T5_DATA_DIR": data}
+  wiki = root / "wikitext-103-raw-v1"
+  wiki.mkdir()
+  line = "The quick brown fox jumps over the lazy dog near the river bank, where fishermen mend nets . "
+  for split, n in (("train", 12), ("validation", 4), ("test", 4)):
+    (wiki / f"{split}.jsonl").write_text(
+        "".join(json.dumps({"text": f" {line * 2}{i} \n"}) + "\n" for i in range(n)))
+  exports = [("export_wikitext.py", f"--from_disk={wiki}"),
+             ("export_conala.py", f"--from_disk={conala_fixtures.write_corpus(str(root / 'c'))}"),
+             ("export_codesearchnet.py",
+              f"--from_disk={csn_fixtures.write_corpus(str(root / 'csn'))}")]
+  for script, flag in exports:
+    result = run_script(script, flag, env=env)
+    assert result.returncode == 0, (script, result.stderr[-2000:])
+  return data
+
+
+def _compose(data: str, jobs: list[dict]) -> dict[str, dict]:
+  env = {**os.environ, "CODE_T5_DATA_DIR": data, "JAX_PLATFORMS": "cpu"}
+  env.pop("XLA_FLAGS", None)
+  result = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "tests", "t5x_compose.py")],
+                          input="".join(json.dumps(j) + "\n" for j in jobs), capture_output=True,
+                          text=True, env=env, cwd=REPO_ROOT)
+  assert result.returncode == 0, result.stderr[-3000:]
+  out = {r["id"]: r for r in map(json.loads, result.stdout.splitlines())}
+  assert set(out) == {j["id"] for j in jobs}, result.stderr[-3000:]
+  return out
+
+
+def _job(entry: str, run: str, model: str, task: str, bindings: list[str]) -> dict:
+  files = [f"{GIN}/models/{model}.gin", f"{GIN}/runs/{run}.gin", f"{GIN}/mesh/cpu.gin",
+           f"{GIN}/tasks/{task}.gin"]
+  return {"id": f"{run}:{model}:{task}", "entry": entry, "gin_files": files,
+          "bindings": bindings}
+
+
+TRAIN = ["BATCH_SIZE = 8", "train.eval_period = 1", "train.eval_steps = 1",
+         "utils.SaveCheckpointConfig.period = 1"]
+
+
+@pytest.fixture(scope="module")
+def checkpoints(data, tmp_path_factory):
+  """A one-step checkpoint of each tiny model: what finetune, eval and infer start from."""
+  root = tmp_path_factory.mktemp("checkpoints")
+  first = {"encoder_decoder": "flcc_dev_python_full_line", "decoder_only": "flcc_dev_python_lm",
+           "dual_encoder": "csn_python_query_code"}
+  jobs = [_job("train", "pretrain", MODELS[f][0], task,
+               TRAIN + ["TRAIN_STEPS = 1", f"MODEL_DIR = '{root / f}'"])
+          for f, task in first.items()]
+  out = _compose(data, jobs)
+  assert all(r["ok"] for r in out.values()), out
+  return {f: str(root / f / "checkpoint_1") for f in first}
+
+
+RUNS = {  # run file -> (entry, bindings given the model dir / checkpoint)
+    "pretrain": ("train", lambda d, c: TRAIN + ["TRAIN_STEPS = 1", f"MODEL_DIR = '{d}'"]),
+    "finetune": ("train", lambda d, c: TRAIN + ["TRAIN_STEPS = 2", f"MODEL_DIR = '{d}'",
+                                                 f"INITIAL_CHECKPOINT_PATH = '{c}'"]),
+    "eval": ("eval", lambda d, c: ["utils.DatasetConfig.batch_size = 8",
+                                   f"CHECKPOINT_PATH = '{c}'", f"EVAL_OUTPUT_DIR = '{d}'"]),
+    "infer": ("infer", lambda d, c: ["utils.DatasetConfig.batch_size = 8",
+                                     f"CHECKPOINT_PATH = '{c}'", f"INFER_OUTPUT_DIR = '{d}'"]),
+    "dual_encoder_from_t5": ("train", lambda d, c: TRAIN + [
+        "TRAIN_STEPS = 2", f"MODEL_DIR = '{d}'", f"INITIAL_CHECKPOINT_PATH = '{c}'"]),
+}
+
+
+def _pairs(run: str) -> list[tuple[str, str]]:
+  """(family, task) of every valid pair of `run`."""
+  if run == "dual_encoder_from_t5":  # a dual encoder from an encoder-decoder checkpoint
+    return [("dual_encoder", t) for t in TASK_FILES if family_for(t) == "dual_encoder"]
+  return [(family_for(t), t) for t in TASK_FILES]
+
+
+@pytest.mark.parametrize("run", sorted(RUNS))
+def test_run_composes_with_every_task_its_model_takes(data, checkpoints, tmp_path, run):
+  entry, bindings = RUNS[run]
+  jobs = []
+  for family, task in _pairs(run):
+    start = checkpoints["encoder_decoder" if run == "dual_encoder_from_t5" else family]
+    jobs.append(_job(entry, run, MODELS[family][0], task,
+                     bindings(tmp_path / f"{family}_{task}", start)))
+  out = _compose(data, jobs)
+  failed = {k: v["error"] for k, v in out.items() if not v["ok"]}
+  print(f"{run}: {len(out) - len(failed)} of {len(out)} pairs ran: "
+        f"{sorted(k.split(':')[2] for k, v in out.items() if v['ok'])}")
+  assert not failed, failed
+
+
+@pytest.mark.parametrize("run", ["pretrain", "finetune", "eval", "infer"])
+def test_a_model_that_cannot_take_the_task_fails_in_one_line_naming_both(data, tmp_path, run):
+  entry, bindings = RUNS[run]
+  jobs = [_job(entry, run, model, task, bindings(tmp_path / model, tmp_path / "none"))
+          for family, (model, _) in MODELS.items() for task in TASK_FILES
+          if not takes(family, task)]
+  out = _compose(data, jobs)
+  for job in jobs:
+    _, model, task = job["id"].split(":")
+    error = out[job["id"]]["error"]
+    name = dict(MODELS.values())[model]
+    assert error.startswith(f"error: {name} cannot run on ") and "\n" not in error, (job, error)
+    task_name = open(os.path.join(REPO_ROOT, GIN, "tasks", f"{task}.gin")).read()
+    assert f"'{error.split(' cannot run on ')[1].split(':')[0]}'" in task_name, error
