@@ -131,3 +131,33 @@ def test_a_failed_rerun_leaves_no_manifest_over_changed_shards(tmp_path, code_tr
   assert manifest["resumed_shards"] == 1
   assert sorted(manifest["shards"]) == sorted(
       os.path.relpath(p, out) for p in glob.glob(os.path.join(out, "*", "*.tfrecord-*")))
+
+
+def test_workers_never_fork_after_jax_started(tmp_path, code_tree):
+  """With JAX's backend running (a forked copy of its threads can deadlock), the worker
+  processes are spawned, and the output is what forked workers write."""
+  import textwrap  # pylint: disable=g-import-not-at-top
+  forked = str(tmp_path / "forked")
+  prepare.prepare(code_tree, forked, workers=2)
+  spawned = str(tmp_path / "spawned")
+  code = textwrap.dedent(f'''\
+      import os, warnings
+      warnings.simplefilter("error")  # JAX's fork warning would end the run
+      forks = []
+      os.register_at_fork(before=lambda: forks.append(1))
+      import jax
+      jax.numpy.zeros(1).block_until_ready()  # starts the backend and its fork warning
+      from code_t5.corpora import prepare
+      prepare.prepare({code_tree!r}, {spawned!r}, workers=2)
+      print("forks", len(forks))
+      ''')
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "forks 0" in result.stdout, result.stdout[-2000:]
+  shards = sorted(os.path.relpath(p, forked) for p in glob.glob(f"{forked}/*/*.tfrecord-*"))
+  assert shards and shards == sorted(
+      os.path.relpath(p, spawned) for p in glob.glob(f"{spawned}/*/*.tfrecord-*"))
+  for shard in shards:
+    with open(os.path.join(forked, shard), "rb") as a, open(os.path.join(spawned, shard), "rb") as b:
+      assert a.read() == b.read(), shard

@@ -17,6 +17,7 @@ import json
 import math
 import multiprocessing
 import os
+import sys
 
 import tqdm
 
@@ -50,8 +51,10 @@ def _mapper(workers: int):
     yield lambda fn, items, ordered=True: map(fn, items)
     return
   # fork: workers start at once, without re-importing TF; they run file I/O, hashing and
-  # record writing only.
-  with multiprocessing.get_context("fork").Pool(workers) as pool:
+  # record writing only. Never after JAX started (its threads can deadlock a forked child):
+  # then spawn, at the price of a fresh import per worker.
+  method = "spawn" if "jax" in sys.modules else "fork"
+  with multiprocessing.get_context(method).Pool(workers) as pool:
     yield lambda fn, items, ordered=True: (pool.imap if ordered else pool.imap_unordered)(
         fn, items, chunksize=1 if not ordered else 32)
 
