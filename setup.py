@@ -37,12 +37,12 @@ setuptools.setup(
         "editdistance>=0.6",
         "rapidfuzz>=3.0",
         "sacrebleu>=2.0",
-        # The /autocomplete server (code_t5.serve) and its replay client.
+        # The /autocomplete server (code_t5.autocomplete) and its replay client.
         "fastapi>=0.110", "uvicorn>=0.29", "httpx>=0.27",
-        # Code search evaluation (code_t5.retrieval): faiss index, BM25 baseline. faiss-cpu
+        # Code search evaluation (code_t5.search.retrieval): faiss index, BM25 baseline. faiss-cpu
         # 1.15.1 is tested with numpy 1.26 (Mesh TF stack) and 2.x; bm25s needs only numpy.
         "faiss-cpu>=1.15.1", "bm25s>=0.3.16",
-        # Code search over Java, JavaScript, Go, PHP and Ruby trees (code_t5.functions).
+        # Code search over Java, JavaScript, Go, PHP and Ruby trees (code_t5.search.extraction).
         "tree-sitter>=0.25", "tree-sitter-java", "tree-sitter-javascript", "tree-sitter-go",
         "tree-sitter-php", "tree-sitter-ruby",
         # t5 0.9.4's real needs (installed without its declared nightlies).
@@ -53,12 +53,13 @@ setuptools.setup(
         f"code-t5-{name.replace('_', '-')}=code_t5.commands.{name}:main" for name in (
             "prepare_flcc", "make_dev_dataset", "export_wikitext", "export_conala",
             "export_codesearchnet", "train_vocab", "show_task", "score_full_line",
-            "rewrite_conala_mined", "eval_autocomplete", "eval_code_search")] + [
+            "rewrite_conala_mined", "eval_autocomplete", "eval_code_search",
+            "convert_hf_t5")] + [
         "code-t5-quickstart=code_t5.quickstart:main",
         "code-t5-train-lm=code_t5.train.launcher:main",
         "code-t5-mtf=code_t5.train.mesh_tf:main",
-        "code-t5-serve=code_t5.serve:main",
-        "code-t5-search=code_t5.search:main",
+        "code-t5-serve=code_t5.autocomplete.server:main",
+        "code-t5-search=code_t5.search.cli:main",
     ]},
     extras_require={
         "test": ["pytest>=7", "pytest-xdist", "hypothesis>=6"],

@@ -16,7 +16,8 @@ import httpx
 import pytest
 import uvicorn
 
-from code_t5 import autocomplete, serve
+from code_t5.autocomplete import completers, replay
+from code_t5.autocomplete import server as server_lib
 from conftest import REPO_ROOT, run_script
 
 CORPUS = ["import os\nimport sys\n\ndef main(argv):\n    return os.path.join(argv[0], 'x')\n",
@@ -24,7 +25,7 @@ CORPUS = ["import os\nimport sys\n\ndef main(argv):\n    return os.path.join(arg
 
 
 def test_ngram_completer_backs_off_and_completes_words():
-  model = autocomplete.NGramCompleter(CORPUS)
+  model = completers.NGramCompleter(CORPUS)
   assert model.complete("import ", k=2) == ["os", "sys"]
   # Equal counts: ties broken by text.
   assert model.complete("    return os.path.join(ar", k=5) == ["gs.root, 'y')", "gv[0], 'x')"]
@@ -33,25 +34,25 @@ def test_ngram_completer_backs_off_and_completes_words():
 
 
 def test_replay_protocol_counts_words_minus_one():
-  pairs = autocomplete.replay_queries("a b  c")
+  pairs = replay.replay_queries("a b  c")
   assert pairs == [("a", "b"), ("a b", ""), ("a b", "c")]
-  assert autocomplete.is_hit("os", ["import os"]) and not autocomplete.is_hit("sys", ["os"])
-  assert autocomplete.is_exact_next_word("os", [" os.path"]) is False
-  assert autocomplete.is_exact_next_word("os.path", [" os.path x"])
+  assert replay.is_hit("os", ["import os"]) and not replay.is_hit("sys", ["os"])
+  assert replay.is_exact_next_word("os", [" os.path"]) is False
+  assert replay.is_exact_next_word("os.path", [" os.path x"])
 
 
 def test_full_line_variant_pairs_each_query_with_the_rest_of_its_line():
   text = "import os\nx = foo(a, b)\nreturn x"
-  assert [w for _, w in autocomplete.replay_queries(text)] == [
+  assert [w for _, w in replay.replay_queries(text)] == [
       "os\nx", "=", "foo(a,", "b)\nreturn", "x"]
   # After "import os\nx" the line "x = foo(a, b)" continues with "= foo(a, b)".
-  assert autocomplete.rests_of_lines(text) == ["os", "= foo(a, b)", "foo(a, b)", "b)", "x"]
-  assert autocomplete.rests_of_lines("a\n b") == [""]  # the prefix "a" ended its line
+  assert replay.rests_of_lines(text) == ["os", "= foo(a, b)", "foo(a, b)", "b)", "x"]
+  assert replay.rests_of_lines("a\n b") == [""]  # the prefix "a" ended its line
 
 
 @pytest.fixture(scope="module")
 def client():
-  app = serve.create_app(autocomplete.NGramCompleter(CORPUS))
+  app = server_lib.create_app(completers.NGramCompleter(CORPUS))
   with fastapi_testclient.TestClient(app) as c:
     yield c
 
@@ -67,7 +68,7 @@ def test_contract_health_and_openapi(client):
 @pytest.mark.parametrize("body", [
     {}, {"text": 3}, {"text": "x", "k": 0}, {"text": "x", "k": 1000},
     {"text": "x", "max_length": 0}, {"text": "x", "temperature": -1},
-    {"text": "x" * (serve.MAX_TEXT_CHARS + 1)},
+    {"text": "x" * (server_lib.MAX_TEXT_CHARS + 1)},
     # Strict types: no coercion of strings, booleans or whole floats to integers.
     {"text": "x", "k": "3"}, {"text": "x", "k": True}, {"text": "x", "k": 2.0},
     {"text": "x", "max_length": "9"}, {"text": "x", "temperature": "0"}, {"text": ["x"]},
@@ -108,12 +109,12 @@ def test_hostile_bodies_get_a_short_422_that_does_not_echo(client, body, message
 
 
 def test_fewer_than_k_suggestions_when_the_model_has_fewer(client):
-  response = client.post("/autocomplete", json={"text": "import ", "k": serve.MAX_K})
+  response = client.post("/autocomplete", json={"text": "import ", "k": server_lib.MAX_K})
   result = response.json()["result"]
   assert response.status_code == 200 and result[:2] == ["os", "sys"]
-  assert 2 < len(result) < serve.MAX_K  # all the corpus offers, after backing off
+  assert 2 < len(result) < server_lib.MAX_K  # all the corpus offers, after backing off
   schema = client.get("/openapi.json").json()["components"]["schemas"]["AutocompleteRequest"]
-  assert schema["properties"]["k"]["maximum"] == serve.MAX_K
+  assert schema["properties"]["k"]["maximum"] == server_lib.MAX_K
   assert "fewer come back" in schema["properties"]["k"]["description"]
   assert schema["additionalProperties"] is False
 
@@ -129,35 +130,36 @@ def test_docs_work_offline(client):
 
 
 def test_body_limit_is_configurable_and_413(client):
-  small = serve.create_app(autocomplete.NGramCompleter(CORPUS), max_body_bytes=100)
+  small = server_lib.create_app(completers.NGramCompleter(CORPUS), max_body_bytes=100)
   with fastapi_testclient.TestClient(small) as c:
     assert c.post("/autocomplete", json={"text": "import "}).status_code == 200
     big = c.post("/autocomplete", json={"text": "x" * 200})
     assert big.status_code == 413 and "100 bytes" in big.json()["detail"]
     chunked = c.post("/autocomplete", content=iter([b'{"text": "', b"x" * 200, b'"}']))
     assert chunked.status_code == 413
-  assert serve.MAX_BODY_BYTES <= 1_000_000
+  assert server_lib.MAX_BODY_BYTES <= 1_000_000
   # The largest valid text, every character escaped as \uXXXX, still fits the default.
-  assert len(json.dumps({"text": "\u00e9" * serve.MAX_TEXT_CHARS})) <= serve.MAX_BODY_BYTES
+  largest = json.dumps({"text": "\u00e9" * server_lib.MAX_TEXT_CHARS})
+  assert len(largest) <= server_lib.MAX_BODY_BYTES
 
 
 def test_missing_model_folder_is_one_line(tmp_path, capsys):
-  assert serve.main([f"--model=ngram:{tmp_path}/missing"]) == 2
+  assert server_lib.main([f"--model=ngram:{tmp_path}/missing"]) == 2
   err = capsys.readouterr().err
   assert err.count("\n") == 1 and "missing does not exist" in err and "Traceback" not in err
   (tmp_path / "file").write_text("x")
-  assert serve.main([f"--model=savedmodel:{tmp_path}/file"]) == 2
+  assert server_lib.main([f"--model=savedmodel:{tmp_path}/file"]) == 2
   assert "is not a folder" in capsys.readouterr().err
-  assert serve.main(["--model=bert:x"]) == 2
+  assert server_lib.main(["--model=bert:x"]) == 2
   assert "expected ngram:" in capsys.readouterr().err
 
 
 def test_empty_or_unreadable_model_folder_warns(tmp_path, caplog):
   (tmp_path / "binary.py").write_bytes(b"\xff\xfe")
   os.mkfifo(tmp_path / "pipe.py")  # must not block the load
-  (tmp_path / "big.py").write_bytes(b"x = 1\n" * (serve.MAX_NGRAM_FILE_BYTES // 6 + 1))
-  with caplog.at_level(logging.INFO, logger="code_t5.serve"):
-    completer = serve.load_completer(f"ngram:{tmp_path}")
+  (tmp_path / "big.py").write_bytes(b"x = 1\n" * (server_lib.MAX_NGRAM_FILE_BYTES // 6 + 1))
+  with caplog.at_level(logging.INFO, logger="code_t5.autocomplete.server"):
+    completer = server_lib.load_completer(f"ngram:{tmp_path}")
   assert completer.complete("import ") == []
   warning = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
   assert len(warning) == 1 and "every request will get an empty result" in warning[0]
@@ -173,7 +175,7 @@ def live_server(tmp_path_factory):
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-  config = uvicorn.Config(serve.create_app(serve.load_completer(f"ngram:{src}")),
+  config = uvicorn.Config(server_lib.create_app(server_lib.load_completer(f"ngram:{src}")),
                           host="127.0.0.1", port=port, log_level="warning")
   server = uvicorn.Server(config)
   thread = threading.Thread(target=server.run, daemon=True)
@@ -261,7 +263,8 @@ def test_soak_rss_returns_to_baseline(tmp_path):
     port = s.getsockname()[1]
   url = f"http://127.0.0.1:{port}"
   server = subprocess.Popen(
-      [sys.executable, "-m", "code_t5.serve", f"--model=ngram:{src}", f"--port={port}"],
+      [sys.executable, "-m", "code_t5.autocomplete.server", f"--model=ngram:{src}",
+       f"--port={port}"],
       cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   try:
     deadline = time.time() + 120

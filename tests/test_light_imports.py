@@ -22,7 +22,7 @@ def _imported(args: list[str]) -> set[str]:
 
 
 @pytest.mark.parametrize("args", [["-m", "code_t5.search", "--help"],
-                                  ["-m", "code_t5.serve", "--help"],
+                                  ["-m", "code_t5.autocomplete.server", "--help"],
                                   ["-c", "import code_t5"]])
 def test_entry_point_loads_no_tensorflow(args):
   imported = _imported(args)

@@ -1,5 +1,4 @@
 """The replay evaluation: strict protocol, licence headers, a constant server, server errors."""
-import importlib.util
 import json
 import os
 import socket
@@ -8,12 +7,14 @@ import time
 
 import pytest
 
-from code_t5 import autocomplete
+from code_t5.autocomplete import completers, replay
+from code_t5.commands import eval_autocomplete
 from code_t5.data import full_line_cut
 
 httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")
-from code_t5 import serve  # noqa: E402  pylint: disable=g-import-not-at-top
+# pylint: disable-next=g-import-not-at-top
+from code_t5.autocomplete import server as server_lib  # noqa: E402
 
 LICENCE = """# Copyright 2024 The Example Authors.
 #
@@ -90,36 +91,36 @@ class ConstantCompleter:
 
 def test_words_are_runs_of_non_whitespace_and_prefixes_are_exact():
   text = "import os\n\n    x  =\tf(a, b)\n"
-  queries = autocomplete.strict_queries(text)
+  queries = replay.strict_queries(text)
   assert [q.word for q in queries] == ["os", "x", "=", "f(a,", "b)"]
   assert [q.prefix for q in queries] == [
       "import ", "import os\n\n    ", "import os\n\n    x  ", "import os\n\n    x  =\t",
       "import os\n\n    x  =\tf(a, "]
   assert [q.rest_of_line for q in queries] == ["os", "x  =\tf(a, b)", "=\tf(a, b)", "f(a, b)",
                                                "b)"]
-  assert len(autocomplete.strict_queries(text, max_words=3)) == 2
-  assert autocomplete.strict_queries(" \n\t ") == [] == autocomplete.strict_queries("one")
+  assert len(replay.strict_queries(text, max_words=3)) == 2
+  assert replay.strict_queries(" \n\t ") == [] == replay.strict_queries("one")
 
 
 def test_leading_comment_block_is_the_header():
   text = FILES[0][1]
-  end = autocomplete.leading_comment_end(text)
+  end = replay.leading_comment_end(text)
   assert text[end:].startswith('"""Reads configuration files."""')
-  queries = autocomplete.strict_queries(text)
+  queries = replay.strict_queries(text)
   assert {q.word for q in queries if q.in_header} >= {"Copyright", "License", "limitations"}
   assert not any(q.in_header for q in queries if q.prefix.endswith('files."""\n'))
   c_file = "/*\n * Licence\n */\n// more\n\n#include <stdio.h>\nint x;\n"
-  assert c_file[autocomplete.leading_comment_end(c_file, ".c"):].startswith("#include")
-  assert autocomplete.leading_comment_end("x = 1  # note\n") == 0
+  assert c_file[replay.leading_comment_end(c_file, ".c"):].startswith("#include")
+  assert replay.leading_comment_end("x = 1  # note\n") == 0
   only_comments = "#!/bin/sh\n# only comments\n"
-  assert autocomplete.leading_comment_end(only_comments) == len(only_comments)
+  assert replay.leading_comment_end(only_comments) == len(only_comments)
 
 
 def test_constant_server_scores_about_zero_on_every_strict_metric():
-  report = autocomplete.replay(ConstantCompleter().complete, FILES, seed_protocol=True)
+  report = replay.replay(ConstantCompleter().complete, FILES, seed_protocol=True)
   assert report["files"] == 3 and report["queries"] > 300
-  ngram = autocomplete.NGramCompleter([LICENCE + t for t in MODULES])  # reads its input
-  learned = autocomplete.replay(lambda text: ngram.complete(text, 5), FILES, seed_protocol=True)
+  ngram = completers.NGramCompleter([LICENCE + t for t in MODULES])  # reads its input
+  learned = replay.replay(lambda text: ngram.complete(text, 5), FILES, seed_protocol=True)
   for scores, better in ((report, learned), (report["after_header"], learned["after_header"]),
                          (report["task_cut"], learned["task_cut"])):
     # Its only exact words are the "=" its top suggestion starts with (4 of 96 after the
@@ -134,23 +135,15 @@ def test_constant_server_scores_about_zero_on_every_strict_metric():
   # suggestion. Its hit rule alone, on the strict queries, still rewards short words.
   assert report["seed_protocol_accuracy"] > 0.3 and report["seed_protocol_queries"] > 300
   assert report["exact_next_word"] <= report["accuracy"] < learned["accuracy"]
-  empty = autocomplete.replay(lambda text: [], FILES)
+  empty = replay.replay(lambda text: [], FILES)
   assert (empty["exact_next_word"], empty["full_line_edit_similarity"]) == (0, 0)
 
 
 def test_task_cut_is_the_full_line_example():
   seen = []
-  autocomplete.replay(lambda text: seen.append(text) or [], FILES[:1], max_words=2)
+  replay.replay(lambda text: seen.append(text) or [], FILES[:1], max_words=2)
   inputs, _ = full_line_cut.example(FILES[0][1])
-  assert seen == [autocomplete.strict_queries(FILES[0][1])[0].prefix, inputs]
-
-
-def _load_script():
-  path = os.path.join(os.path.dirname(__file__), "..", "scripts", "eval_autocomplete.py")
-  spec = importlib.util.spec_from_file_location("eval_autocomplete", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  assert seen == [replay.strict_queries(FILES[0][1])[0].prefix, inputs]
 
 
 @pytest.fixture(scope="module")
@@ -162,8 +155,8 @@ def constant_server(tmp_path_factory):
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-  server = uvicorn.Server(uvicorn.Config(serve.create_app(ConstantCompleter()), host="127.0.0.1",
-                                         port=port, log_level="warning"))
+  app = server_lib.create_app(ConstantCompleter())
+  server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
   thread = threading.Thread(target=server.run, daemon=True)
   thread.start()
   deadline = time.time() + 30
@@ -176,9 +169,9 @@ def constant_server(tmp_path_factory):
 
 def test_script_over_loopback_matches_the_in_process_replay(constant_server, capsys):
   url, src = constant_server
-  assert _load_script().main([url, str(src), "--files=3"]) == 0
+  assert eval_autocomplete.main([url, str(src), "--files=3"]) == 0
   report = json.loads(capsys.readouterr().out)
-  expected = autocomplete.replay(ConstantCompleter().complete,
+  expected = replay.replay(ConstantCompleter().complete,
                                  [(str(src / n), t) for n, t in FILES])
   key = lambda r: {k: v for k, v in r.items() if k != "per_file"}  # noqa: E731
   assert key(report) == key(expected)
@@ -187,16 +180,17 @@ def test_script_over_loopback_matches_the_in_process_replay(constant_server, cap
 
 def test_k_above_the_servers_cap_is_a_clear_message(constant_server, capsys):
   url, src = constant_server
-  assert _load_script().main([url, str(src), f"--k={serve.MAX_K + 30}"]) == 2
+  assert eval_autocomplete.main([url, str(src), f"--k={server_lib.MAX_K + 30}"]) == 2
   err = capsys.readouterr().err
-  assert f"--k={serve.MAX_K + 30}: the server at {url} returns at most {serve.MAX_K}" in err
+  assert (f"--k={server_lib.MAX_K + 30}: the server at {url} returns at most "
+          f"{server_lib.MAX_K}") in err
   assert "Traceback" not in err
 
 
 def test_a_refused_request_reports_the_servers_message(constant_server, tmp_path, capsys):
   url, _ = constant_server
-  (tmp_path / "big.py").write_text("x" * (serve.MAX_TEXT_CHARS + 10) + " y\n")
-  code = _load_script().main([url, str(tmp_path), "--context_chars=1000000"])
+  (tmp_path / "big.py").write_text("x" * (server_lib.MAX_TEXT_CHARS + 10) + " y\n")
+  code = eval_autocomplete.main([url, str(tmp_path), "--context_chars=1000000"])
   err = capsys.readouterr().err
   assert code == 2 and f"\nerror: {url}/autocomplete refused a request: HTTP 422: " in err
   assert "text" in err and "Traceback" not in err and "xxxxxxxxxx" not in err
@@ -210,4 +204,4 @@ def test_a_refused_request_reports_the_servers_message(constant_server, tmp_path
 ])
 def test_server_message_reads_fastapi_errors(body, message):
   kwargs = {"json": body} if isinstance(body, dict) else {"text": body}
-  assert _load_script().server_message(httpx.Response(422, **kwargs)) == message
+  assert eval_autocomplete.server_message(httpx.Response(422, **kwargs)) == message

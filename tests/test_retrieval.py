@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import csn_fixtures
-from code_t5 import retrieval
+from code_t5.search import retrieval
 from code_t5.corpora import codesearchnet
 
 

@@ -9,9 +9,12 @@ import textwrap
 import numpy as np
 import pytest
 
-from code_t5 import functions
-from code_t5 import retrieval
-from code_t5 import search
+import code_t5
+from code_t5 import source_functions
+from code_t5.search import cli as search_cli
+from code_t5.search import extraction
+from code_t5.search import index as index_lib
+from code_t5.search import retrieval
 from code_t5.corpora import filters
 
 MODULE = textwrap.dedent('''\
@@ -112,7 +115,7 @@ def write_tree(root, files: dict) -> str:
 
 def cli(*args: str, cwd) -> subprocess.CompletedProcess:
   """`python -m code_t5.search ...` in a new process, as a user runs it."""
-  env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(search.__file__))}
+  env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(code_t5.__file__))}
   return subprocess.run([sys.executable, "-m", "code_t5.search", *args], cwd=cwd, env=env,
                         capture_output=True, text=True, timeout=300)
 
@@ -126,7 +129,7 @@ def test_extraction_names_lines_and_skips(tmp_path):
       "web/app.c": "int hello(void) { return 1; }\n",
       ".git/hook.py": "def hidden(): pass\n",
       "pkg/__pycache__/mod.py": "def cached_copy(): pass\n"})
-  found = functions.extract_tree(root, progress=False)
+  found = extraction.extract_tree(root, progress=False)
   by_name = {(f.path, f.qualname): f for f in found.functions}
   assert [f.qualname for f in found.functions if f.path == "pkg/mod.py"] == list(EXPECTED)
   assert {q: (by_name["pkg/mod.py", q].line, by_name["pkg/mod.py", q].end_line)
@@ -142,16 +145,16 @@ def test_extraction_names_lines_and_skips(tmp_path):
   assert found.skip_examples["syntax_error"].startswith("pkg/broken.py:1")
   assert found.skip_examples["undecodable"].startswith("pkg/latin1.py")
   assert dict(found.unsupported_suffixes) == {".c": 1}
-  again = functions.extract_tree(root, workers=2, progress=False)
+  again = extraction.extract_tree(root, workers=2, progress=False)
   assert again.functions == found.functions and again.skipped == found.skipped
 
 
 def test_hash_encoder_is_deterministic_and_normalised():
-  encoder = search.load_encoder("hash")
+  encoder = index_lib.load_encoder("hash")
   emb = encoder.embed_code(["def read_file(path): pass", ""])
   assert emb.dtype == np.float32 and emb.shape == (2, 256)
   assert np.isclose(np.linalg.norm(emb[0]), 1.0) and not emb[1].any()
-  np.testing.assert_array_equal(emb[:1], search.HashEncoder().embed_queries(
+  np.testing.assert_array_equal(emb[:1], index_lib.HashEncoder().embed_queries(
       ["def read_file(path): pass"]))
 
 
@@ -162,10 +165,10 @@ def test_cli_index_then_query_in_new_processes(tmp_path, model):
   assert built.returncode == 0, built.stderr
   assert "functions   5" in built.stdout and "unsupported_language 1" in built.stdout
   assert "functions/s" in built.stdout
-  with open(os.path.join(root, search.INDEX_DIR_NAME, search.MANIFEST)) as f:
+  with open(os.path.join(root, index_lib.INDEX_DIR_NAME, index_lib.MANIFEST)) as f:
     manifest = json.load(f)
   assert manifest["model"] == model and manifest["functions"] == 5
-  assert manifest["root"] == root and manifest["format"] == search.FORMAT_VERSION
+  assert manifest["root"] == root and manifest["format"] == index_lib.FORMAT_VERSION
 
   # From a folder inside the tree: the index is found in a parent, paths print relative.
   asked = cli("query", "edit distance between two strings", "-k", "3",
@@ -178,7 +181,7 @@ def test_cli_index_then_query_in_new_processes(tmp_path, model):
 
   if model == "bm25":
     as_json = cli("query", "send an http request", "--json", "-k", "2", "--model=bm25",
-                  f"--index_dir={os.path.join(root, search.INDEX_DIR_NAME)}", cwd=tmp_path)
+                  f"--index_dir={os.path.join(root, index_lib.INDEX_DIR_NAME)}", cwd=tmp_path)
     assert as_json.returncode == 0, as_json.stderr
     out = json.loads(as_json.stdout)
     assert out["model"] == "bm25" and out["latency_ms"] > 0 and len(out["results"]) == 2
@@ -189,9 +192,9 @@ def test_cli_index_then_query_in_new_processes(tmp_path, model):
     # No question: one per line of stdin, the index loaded once.
     piped = subprocess.run(
         [sys.executable, "-m", "code_t5.search", "query", "--json", "-k", "1",
-         f"--index_dir={os.path.join(root, search.INDEX_DIR_NAME)}"], cwd=tmp_path,
+         f"--index_dir={os.path.join(root, index_lib.INDEX_DIR_NAME)}"], cwd=tmp_path,
         input="send an http request\n\nsplit a header line\n", capture_output=True, text=True,
-        env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(search.__file__))})
+        env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(code_t5.__file__))})
     assert piped.returncode == 0, piped.stderr[-2000:]
     answers = json.loads("[" + piped.stdout.replace("}\n{", "},\n{") + "]")
     assert [a["results"][0]["qualname"] for a in answers] == ["send_request", "parse_header"]
@@ -207,7 +210,7 @@ def test_missing_index_is_exit_2_with_the_fix(tmp_path):
 def test_errors_exit_2_without_traceback(tmp_path, capsys):
   root = write_tree(tmp_path / "src", SEARCH_TREE)
   index_dir = str(tmp_path / "index")
-  search.build(root, index_dir, "bm25", progress=False)
+  index_lib.build(root, index_dir, "bm25", progress=False)
   cases = {
       ("query", "   ", f"--index_dir={index_dir}"): "empty query",
       ("query", "distance", f"--index_dir={index_dir}", "--model=dense:hash"):
@@ -218,7 +221,7 @@ def test_errors_exit_2_without_traceback(tmp_path, capsys):
       ("index", root, f"--index_dir={tmp_path / 'src' / 'pkg'}"): "not a code search index",
   }
   for argv, message in cases.items():
-    assert search.main(list(argv)) == 2, argv
+    assert search_cli.main(list(argv)) == 2, argv
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err, (argv, err)
 
@@ -226,32 +229,32 @@ def test_errors_exit_2_without_traceback(tmp_path, capsys):
 def test_reindex_replaces_only_when_complete(tmp_path, monkeypatch):
   root = write_tree(tmp_path / "src", SEARCH_TREE)
   index_dir = str(tmp_path / "index")
-  search.build(root, index_dir, "bm25", progress=False)
+  index_lib.build(root, index_dir, "bm25", progress=False)
 
   def broken(*args, **kwargs):
     raise RuntimeError("disk full")
 
   monkeypatch.setattr(retrieval.Index, "build", broken)
   with pytest.raises(RuntimeError):
-    search.build(root, index_dir, "dense:hash", progress=False)
-  searcher = search.Searcher(index_dir)  # the old index, whole
+    index_lib.build(root, index_dir, "dense:hash", progress=False)
+  searcher = index_lib.Searcher(index_dir)  # the old index, whole
   assert searcher.model == "bm25"
   assert searcher.search("levenshtein", 1)[0][1]["qualname"] == "levenshtein_distance"
-  assert [n for n in os.listdir(index_dir) if n.startswith(search.DATA_PREFIX)] == [
+  assert [n for n in os.listdir(index_dir) if n.startswith(index_lib.DATA_PREFIX)] == [
       searcher.manifest["data"]]
 
   monkeypatch.undo()
-  search.build(root, index_dir, "dense:hash", progress=False)
-  searcher = search.Searcher(index_dir, model="dense:hash")
+  index_lib.build(root, index_dir, "dense:hash", progress=False)
+  searcher = index_lib.Searcher(index_dir, model="dense:hash")
   assert searcher.search("levenshtein edit distance", 1)[0][1]["qualname"] == (
       "levenshtein_distance")
-  assert len([n for n in os.listdir(index_dir) if n.startswith(search.DATA_PREFIX)]) == 1
+  assert len([n for n in os.listdir(index_dir) if n.startswith(index_lib.DATA_PREFIX)]) == 1
 
 
 def test_bm25_query_without_known_words_has_no_results(tmp_path, capsys):
   root = write_tree(tmp_path / "src", SEARCH_TREE)
-  search.build(root, None, "bm25", progress=False)
-  assert search.main(["query", "zzzz qqqq", f"--index_dir={root}/.code_t5_search"]) == 0
+  index_lib.build(root, None, "bm25", progress=False)
+  assert search_cli.main(["query", "zzzz qqqq", f"--index_dir={root}/.code_t5_search"]) == 0
   assert "no matches" in capsys.readouterr().out
 
 
@@ -269,7 +272,7 @@ OTHER_LANGUAGES = {
 
 
 def test_other_codesearchnet_languages_are_extracted_with_tree_sitter(tmp_path):
-  found = functions.extract_tree(write_tree(tmp_path, OTHER_LANGUAGES), progress=False)
+  found = extraction.extract_tree(write_tree(tmp_path, OTHER_LANGUAGES), progress=False)
   got = {(f.path, f.qualname): (f.line, f.end_line, f.docstring) for f in found.functions}
   assert got[("A.java", "Store.save")] == (3, 5, "Saves the record to disk.")
   assert got[("b.js", "hello")] == (2, 4, "Greets someone by name.")
@@ -284,7 +287,7 @@ def test_other_codesearchnet_languages_are_extracted_with_tree_sitter(tmp_path):
 def test_code_tokens_drop_docstring_and_comments_like_codesearchnet():
   source = ('    @staticmethod\n    def f(a, b=1):  # adds\n        """Adds them."""\n'
             '        s = "kept"\n        return a + b\n')
-  assert functions.code_tokens(source) == \
+  assert source_functions.code_tokens(source) == \
       '@ staticmethod def f ( a , b = 1 ) : s = "kept" return a + b'
 
 
@@ -316,14 +319,14 @@ def test_only_regular_files_inside_the_tree_are_read(tmp_path):
   os.symlink(os.path.join(outside, "secret.py"), os.path.join(root, "pkg", "link.py"))
   os.symlink(os.path.join(root, "pkg", "ok.py"), os.path.join(root, "alias.py"))
   os.symlink(os.path.join(outside, "lib"), os.path.join(root, "linked_dir"))
-  found = functions.extract_tree(root, progress=False, max_bytes=1000)
+  found = extraction.extract_tree(root, progress=False, max_bytes=1000)
   assert sorted((f.path, f.qualname) for f in found.functions) == [
       ("alias.py", "ok"), ("pkg/ok.py", "ok")]  # a link inside the tree is read
   assert dict(found.skipped) == {"not_regular_file": 1, "symlink_outside_tree": 1,
                                  "symlinked_folder": 1, "too_large": 1}
   assert found.skip_examples["too_large"] == "pkg/big.py (1200 bytes > 1000)"
   assert found.skip_examples["symlink_outside_tree"].startswith("pkg/link.py -> ")
-  assert functions.MAX_FILE_BYTES == filters.MAX_FILE_BYTES  # preparation's limit
+  assert source_functions.MAX_FILE_BYTES == filters.MAX_FILE_BYTES  # preparation's limit
 
 
 def test_pyi_is_python_and_overloads_fold_into_their_implementation(tmp_path):
@@ -363,7 +366,7 @@ def test_pyi_is_python_and_overloads_fold_into_their_implementation(tmp_path):
           def g() -> None: ...
           '''),
   })
-  found = functions.extract_tree(root, progress=False)
+  found = extraction.extract_tree(root, progress=False)
   rows = {(f.path, f.qualname): f for f in found.functions}
   assert list(rows) == [("m.py", "parse"), ("m.py", "C.get"), ("m.py", "C.other"),
                         ("stub.pyi", "f"), ("stub.pyi", "g")]
@@ -374,7 +377,7 @@ def test_pyi_is_python_and_overloads_fold_into_their_implementation(tmp_path):
   stub = rows["stub.pyi", "f"]
   assert (stub.line, stub.end_line, stub.docstring) == (3, 6, "Stub doc.")
   assert found.parsed_by_language == {"Python": 2} and not found.skipped
-  assert search.snippet(parse.to_json())[0] == "def parse(x):"
+  assert search_cli.snippet(parse.to_json())[0] == "def parse(x):"
 
 
 def test_workers_give_the_same_result_and_never_fork_after_jax(tmp_path):
@@ -383,8 +386,8 @@ def test_workers_give_the_same_result_and_never_fork_after_jax(tmp_path):
   files = {f"pkg/m{i}.py": f"def f{i}(x):\n  '''Doc {i}.'''\n  return x\n" for i in range(30)}
   files.update(OTHER_LANGUAGES)
   root = write_tree(tmp_path / "src", files)
-  one = functions.extract_tree(root, workers=1, progress=False)
-  two = functions.extract_tree(root, workers=2, progress=False)
+  one = extraction.extract_tree(root, workers=1, progress=False)
+  two = extraction.extract_tree(root, workers=2, progress=False)
   assert two.functions == one.functions and two.skipped == one.skipped
   assert len(one.functions) > 30
   code = textwrap.dedent(f'''\
@@ -397,8 +400,8 @@ def test_workers_give_the_same_result_and_never_fork_after_jax(tmp_path):
         jax.numpy.zeros(1).block_until_ready()  # starts the backend and its fork warning
       except ImportError:
         pass
-      from code_t5 import search
-      status = search.main(["index", {root!r}, "--workers=2", "--no_progress"])
+      from code_t5.search import cli
+      status = cli.main(["index", {root!r}, "--workers=2", "--no_progress"])
       print("forks", len(forks), "status", status)
       ''')
   result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -414,8 +417,8 @@ def test_workers_give_the_same_result_and_never_fork_after_jax(tmp_path):
 def _built(tmp_path, model: str = "bm25") -> tuple[str, str]:
   root = write_tree(tmp_path / "src", SEARCH_TREE)
   index_dir = str(tmp_path / "index")
-  search.build(root, index_dir, model, progress=False)
-  with open(os.path.join(index_dir, search.MANIFEST)) as f:
+  index_lib.build(root, index_dir, model, progress=False)
+  with open(os.path.join(index_dir, index_lib.MANIFEST)) as f:
     data_dir = os.path.join(index_dir, json.load(f)["data"])
   return index_dir, data_dir
 
@@ -429,7 +432,7 @@ def _rewrite(path: str, change) -> None:
 
 def _damaged(index_dir: str, capsys) -> str:
   """The error of a query on a damaged index: status 2, one line, names the re-index."""
-  assert search.main(["query", "distance", f"--index_dir={index_dir}"]) == 2
+  assert search_cli.main(["query", "distance", f"--index_dir={index_dir}"]) == 2
   err = capsys.readouterr().err
   assert err.count("\n") == 1 and "Traceback" not in err, err
   assert f"python -m code_t5.search index " in err and f"--index_dir={index_dir}" in err
@@ -438,7 +441,7 @@ def _damaged(index_dir: str, capsys) -> str:
 
 def test_manifest_without_data_is_one_line_error(tmp_path, capsys):
   index_dir, _ = _built(tmp_path)
-  manifest = os.path.join(index_dir, search.MANIFEST)
+  manifest = os.path.join(index_dir, index_lib.MANIFEST)
   _rewrite(manifest, lambda t: json.dumps({k: v for k, v in json.loads(t).items()
                                            if k != "data"}))
   assert f"{manifest}: no valid 'data'" in _damaged(index_dir, capsys)
@@ -453,7 +456,7 @@ def test_manifest_without_data_is_one_line_error(tmp_path, capsys):
 ])
 def test_truncated_functions_file_names_file_and_line(tmp_path, capsys, cut, message):
   index_dir, data_dir = _built(tmp_path)
-  path = os.path.join(data_dir, search.METADATA)
+  path = os.path.join(data_dir, index_lib.METADATA)
   _rewrite(path, cut)
   err = _damaged(index_dir, capsys)
   assert message in err and path in err
@@ -461,32 +464,32 @@ def test_truncated_functions_file_names_file_and_line(tmp_path, capsys, cut, mes
 
 def test_bm25_ids_out_of_range_are_refused(tmp_path, capsys):
   index_dir, data_dir = _built(tmp_path)
-  indices = os.path.join(data_dir, search.BM25_DIR, "indices.csc.index.npy")
+  indices = os.path.join(data_dir, index_lib.BM25_DIR, "indices.csc.index.npy")
   np.save(indices, np.load(indices) + 100)
   assert "document ids out of range" in _damaged(index_dir, capsys)
   index_dir, data_dir = _built(tmp_path / "again")
-  params = os.path.join(data_dir, search.BM25_DIR, "params.index.json")
+  params = os.path.join(data_dir, index_lib.BM25_DIR, "params.index.json")
   _rewrite(params, lambda t: t.replace('"num_docs": 5', '"num_docs": 9'))
   assert "9 documents for 5 functions" in _damaged(index_dir, capsys)
-  os.remove(os.path.join(data_dir, search.BM25_DIR, "vocab.index.json"))
+  os.remove(os.path.join(data_dir, index_lib.BM25_DIR, "vocab.index.json"))
   assert "bm25: unreadable" in _damaged(index_dir, capsys)
 
 
 def test_faiss_index_of_another_size_is_refused(tmp_path, capsys):
   index_dir, data_dir = _built(tmp_path, "dense:hash")
   retrieval.Index.build(np.eye(3, 256, dtype=np.float32)).save(
-      os.path.join(data_dir, search.FAISS_FILE))
+      os.path.join(data_dir, index_lib.FAISS_FILE))
   assert "3 vectors of 256 dimensions for 5 functions" in _damaged(index_dir, capsys)
 
 
 def test_changed_tree_warns_with_the_reindex_command(tmp_path, capsys):
   index_dir, _ = _built(tmp_path)
   root = str(tmp_path / "src")
-  assert search.main(["query", "levenshtein distance", f"--index_dir={index_dir}"]) == 0
+  assert search_cli.main(["query", "levenshtein distance", f"--index_dir={index_dir}"]) == 0
   assert "warning" not in capsys.readouterr().err
   with open(os.path.join(root, "pkg", "text.py"), "a") as f:
     f.write("\n# edited\n")
-  assert search.main(["query", "levenshtein distance", "--json",
+  assert search_cli.main(["query", "levenshtein distance", "--json",
                       f"--index_dir={index_dir}"]) == 0
   captured = capsys.readouterr()
   assert json.loads(captured.out)["results"][0]["stale"] is True

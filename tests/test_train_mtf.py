@@ -109,8 +109,8 @@ def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-  server = subprocess.Popen([sys.executable, "-m", "code_t5.serve", f"--model=savedmodel:{export}",
-                             f"--port={port}"], env=env, stdout=subprocess.DEVNULL,
+  server = subprocess.Popen([sys.executable, "-m", "code_t5.autocomplete.server",
+                             f"--model=savedmodel:{export}", f"--port={port}"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
   try:
     import httpx  # pylint: disable=g-import-not-at-top
@@ -123,10 +123,11 @@ def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
         time.sleep(0.1)
     response = httpx.post(f"{url}/autocomplete", json={"text": "import os\ndef "}, timeout=60)
     # What the server answers is what the export gives in this process with the same settings.
-    from code_t5 import autocomplete, serve  # pylint: disable=g-import-not-at-top
+    from code_t5.autocomplete import completers, replay  # pylint: disable=g-import-not-at-top
+    from code_t5.autocomplete import server as server_lib  # pylint: disable=g-import-not-at-top
     defaults = {name: field.default for name, field in
-                serve.AutocompleteRequest.model_fields.items() if name != "text"}
-    completer = autocomplete.SavedModelCompleter(str(export))
+                server_lib.AutocompleteRequest.model_fields.items() if name != "text"}
+    completer = completers.SavedModelCompleter(str(export))
     assert response.status_code == 200
     assert response.json()["result"] == completer.complete("import os\ndef ", **defaults)
     held_out = tmp_path / "held_out"
@@ -136,7 +137,7 @@ def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
     result = run_script("eval_autocomplete.py", url, str(held_out), "--files=1", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
-    expected = autocomplete.replay(lambda prefix: completer.complete(prefix, **defaults),
+    expected = replay.replay(lambda prefix: completer.complete(prefix, **defaults),
                                    [(str(held_out / "a.py"), text)])
     assert report["queries"] == 7  # a query before each of the 8 words but the first
     for metric in ("exact_next_word", "full_line_exact_match", "full_line_edit_similarity",

@@ -120,8 +120,8 @@ def test_lm_launcher_trains_resumes_exports_and_completes(env, tmp_path):
   _t5x("export", env, f"--gin_file={GIN}/models/decoder_only_tiny.gin",
        f"--gin_file={GIN}/runs/export_lm.gin", f"--gin.CHECKPOINT_PATH='{model_dir}/checkpoint_20'",
        f"--gin.MODEL_OUTPUT_DIR={{'cpu': '{export}/1'}}")
-  from code_t5 import autocomplete  # pylint: disable=g-import-not-at-top
-  completer = autocomplete.SavedModelCompleter(str(export))
+  from code_t5.autocomplete import completers  # pylint: disable=g-import-not-at-top
+  completer = completers.SavedModelCompleter(str(export))
   suggestions = completer.complete("import os\ndef ", k=3, max_length=10)
   assert 1 <= len(suggestions) <= 3 and len(set(suggestions)) == len(suggestions)
   assert all(s and "\n" not in s and len(s) <= 10 for s in suggestions), suggestions

@@ -20,7 +20,7 @@ import os
 import random
 import sys
 
-from code_t5 import autocomplete
+from code_t5.autocomplete import replay
 
 
 class ServerError(RuntimeError):
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
   parser.add_argument("--max_words", type=int, default=400,
                       help="replay at most this many words per file (default: 400)")
   parser.add_argument("--k", type=int, default=5,
-                      help="suggestions per request (default: 5; code_t5.serve allows 1-20)")
+                      help="suggestions per request (default: 5; the server allows 1-20)")
   parser.add_argument("--context_chars", type=int, default=16384,
                       help="send at most this many characters before the cursor (default: "
                       "%(default)s)")
@@ -126,7 +126,7 @@ def main(argv=None) -> int:
       return 2
     try:
       with tqdm.tqdm(total=len(paths), desc="replaying", unit="file") as progress:
-        report = autocomplete.replay(make_complete(client, args.url, args.k), files(progress),
+        report = replay.replay(make_complete(client, args.url, args.k), files(progress),
                                      max_words=args.max_words, context_chars=args.context_chars,
                                      seed_protocol=args.seed_protocol, ext=args.ext)
     except ServerError as e:

@@ -11,7 +11,8 @@ import json
 import sys
 import time
 
-from code_t5 import paths, retrieval, search
+from code_t5 import paths
+from code_t5.search import index, retrieval
 from code_t5.corpora import codesearchnet
 from code_t5 import cli
 
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
       if not spec.startswith("dense:"):
         raise ValueError(f"--model={spec}: expected dense:t5x:<dir> or dense:hash.")
       start = time.time()
-      encoder = search.load_encoder(spec[len("dense:"):])
+      encoder = index.load_encoder(spec[len("dense:"):])
       results[spec] = retrieval.encoder_summary(rows, encoder, args.distractors, args.seed)
       results[spec]["seconds"] = round(time.time() - start, 2)
     print(f"{args.language}/{args.split}: {len(rows)} queries, each against "

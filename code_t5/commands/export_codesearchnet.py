@@ -1,4 +1,4 @@
-"""Exports CodeSearchNet to JSON lines for the csn_* tasks and code_t5.retrieval.
+"""Exports CodeSearchNet to JSON lines for the csn_* tasks and code_t5.search.retrieval.
 
   python scripts/export_codesearchnet.py --from_disk=~/csn     # *.jsonl[.gz], HF schema
   python scripts/export_codesearchnet.py --languages=python,go # Hugging Face code_search_net

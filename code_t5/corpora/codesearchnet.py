@@ -27,8 +27,8 @@ from typing import Iterable, Iterator, Optional
 
 import tqdm
 
-from code_t5 import functions
 from code_t5 import atomic_files as atomic
+from code_t5 import source_functions
 from code_t5.corpora import splits as split_lib
 
 LANGUAGES = ("python", "java", "javascript", "go", "php", "ruby")
@@ -111,7 +111,7 @@ _WORDS = re.compile(r"\w+|[^\w\s]")
 _SPECIAL = re.compile(r"__\w+__")
 
 
-def _csn_filter(fn: functions.Function, doc_tokens: list[str]) -> Optional[str]:
+def _csn_filter(fn: source_functions.Function, doc_tokens: list[str]) -> Optional[str]:
   name = fn.qualname.rsplit(".", 1)[-1]
   if len(doc_tokens) < 3:
     return "short_docstring"
@@ -129,7 +129,7 @@ def _read_source_tree(root: str, splits: dict[str, float]
   """CodeSearchNet-style rows from the Python functions of a local tree (e.g. the standard
   library), split by top-level folder ("repository") hash, so nothing has to be downloaded.
   Functions without a docstring are not pairs; CodeSearchNet's filters are counted skips."""
-  extraction = functions.extract_tree(root, exclude=("site-packages",), progress=False)
+  extraction = source_functions.extract_python_tree(root, exclude=("site-packages",))
   for reason, count in extraction.skipped.items():
     if reason != "unsupported_language":
       print(f"warning: {count} files not read ({reason}), e.g. "
@@ -141,7 +141,7 @@ def _read_source_tree(root: str, splits: dict[str, float]
     repo = f"{name}/{fn.path.split('/')[0].removesuffix('.py')}"
     doc_tokens = _WORDS.findall(fn.docstring.strip().split("\n\n")[0])
     try:
-      code_tokens = functions.code_tokens(fn.source).split(" ")
+      code_tokens = source_functions.code_tokens(fn.source).split(" ")
     except (SyntaxError, tokenize.TokenError):
       code_tokens = []
     row = {"repository_name": repo, "func_path_in_repository": fn.path,

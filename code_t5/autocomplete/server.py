@@ -1,4 +1,4 @@
-"""`python -m code_t5.serve --model=...`: the /autocomplete server for editor plugins.
+"""`python -m code_t5.autocomplete.server --model=...`: the /autocomplete server for editors.
 
   POST /autocomplete  {"text": "...", "k": 5, "max_length": 64, "temperature": 0.0}
                       -> {"result": ["suggestion", ...]}
@@ -36,9 +36,9 @@ import fastapi
 from fastapi.concurrency import run_in_threadpool
 import pydantic
 
-from code_t5 import autocomplete
+from code_t5.autocomplete import completers
 
-LOG = logging.getLogger("code_t5.serve")
+LOG = logging.getLogger("code_t5.autocomplete.server")
 MAX_TEXT_CHARS = 100_000
 MAX_K = 20
 MAX_LENGTH = 512
@@ -203,7 +203,7 @@ def _limits(prop: dict) -> str:
   return ", ".join(f"{sign} {prop[key]}" for key, sign in names.items() if key in prop)
 
 
-def create_app(completer: autocomplete.Completer,
+def create_app(completer: completers.Completer,
                max_body_bytes: int = MAX_BODY_BYTES) -> fastapi.FastAPI:
   # FastAPI's /docs and /redoc load their scripts from a CDN (blank offline): serve our own.
   app = fastapi.FastAPI(title="code_t5 autocomplete", version="1", docs_url=None,
@@ -290,7 +290,7 @@ def read_ngram_texts(folder: str) -> tuple[list[str], collections.Counter]:
   return texts, skipped
 
 
-def load_completer(spec: str) -> autocomplete.Completer:
+def load_completer(spec: str) -> completers.Completer:
   """`ngram:DIR` builds the n-gram baseline from the source files under DIR;
   `savedmodel:DIR` loads an exported model (T5X's t5x.export or Mesh TF's export_infer)."""
   kind, _, location = spec.partition(":")
@@ -302,19 +302,19 @@ def load_completer(spec: str) -> autocomplete.Completer:
     raise FileNotFoundError(f"--model={spec}: the folder {location} {what}; give "
                             f"{kind}:<an existing folder>.")
   if kind == "savedmodel":
-    return autocomplete.SavedModelCompleter(location)
+    return completers.SavedModelCompleter(location)
   texts, skipped = read_ngram_texts(location)
   counts = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items())) or "none"
   LOG.info("n-gram model: %d files read under %s (skipped: %s)", len(texts), location, counts)
   if not any(text.strip() for text in texts):
     LOG.warning("warning: --model=%s: no non-empty UTF-8 text files under %s (skipped: %s); "
                 "every request will get an empty result.", spec, location, counts)
-  return autocomplete.NGramCompleter(texts)
+  return completers.NGramCompleter(texts)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m code_t5.serve", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = argparse.ArgumentParser(prog="python -m code_t5.autocomplete.server",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--model", required=True, help="ngram:<folder of source files> (a "
                       "baseline) or savedmodel:<export folder> (t5x.export or Mesh TF export_infer)")
   parser.add_argument("--host", default="127.0.0.1")
