@@ -496,3 +496,70 @@ def test_changed_tree_warns_with_the_reindex_command(tmp_path, capsys):
   assert captured.err.count("\n") == 1
   assert f"{root}/pkg/text.py changed since it was indexed" in captured.err
   assert f"python -m code_t5.search index {root} --index_dir={index_dir}" in captured.err
+
+
+# One small file per language: multi-line doc comments, methods with their class or receiver,
+# JavaScript functions bound to names. Expected: {qualname: (line, end_line, docstring)}.
+DOC_COMMENT_TREES = {
+    "net.go": ("package net\n\n"
+               "// Listen announces the local network address.\n"
+               "// The network must be \"tcp\".\n"
+               "func Listen(network string) error {\n\treturn nil\n}\n\n"
+               "// Dial connects to the address.\n// Addresses are verified before attempting\n"
+               "// the actual dial.\n"
+               "func (s *Socket) Dial(address string) error {\n\treturn nil\n}\n\n"
+               "func (l List[T]) Len() int { return 0 }\n",
+               {"Listen": (5, 7, "Listen announces the local network address.\n"
+                                 "The network must be \"tcp\"."),
+                "Socket.Dial": (12, 14, "Dial connects to the address.\nAddresses are "
+                                        "verified before attempting\nthe actual dial."),
+                "List.Len": (16, 16, "")}),
+    "app.js": ("x = 1 // not a doc comment\n"
+               "// Adds one.\n// Used by the counter.\n"
+               "export const inc = (x) => x + 1;\n\n"
+               "/**\n * Doubles a number.\n */\n"
+               "module.exports.double = function (y) { return 2 * y; };\n"
+               "const api = { get: async () => 1, put(v) { return v; } };\n"
+               "class Counter {\n  // Resets it.\n  reset = () => { this.n = 0; };\n"
+               "  tick() { const step = (n) => n + 1; return step(1); }\n}\n",
+               {"inc": (4, 4, "Adds one.\nUsed by the counter."),
+                "module.exports.double": (9, 9, "Doubles a number."),
+                "api.get": (10, 10, ""), "api.put": (10, 10, ""),
+                "Counter.reset": (13, 13, "Resets it."), "Counter.tick": (14, 14, ""),
+                "Counter.tick.<locals>.step": (14, 14, "")}),
+    "Store.java": ("class Store {\n  // Saves the record.\n  // Overwrites an old one.\n"
+                   "  void save(Record r) {\n    write(r);\n  }\n\n"
+                   "  /**\n   * Loads it.\n   * @param id the key\n   */\n"
+                   "  @Override\n  Record load(int id) { return null; }\n}\n",
+                   {"Store.save": (4, 6, "Saves the record.\nOverwrites an old one."),
+                    "Store.load": (12, 13, "Loads it.\n@param id the key")}),
+    "cart.php": ("<?php\nclass Cart {\n  # Adds an item.\n  # Keeps the order.\n"
+                 "  public function add($item) { $this->items[] = $item; }\n}\n"
+                 "/* Totals the cart. */\nfunction total($cart) { return 0; }\n",
+                 {"Cart.add": (5, 5, "Adds an item.\nKeeps the order."),
+                  "total": (8, 8, "Totals the cart.")}),
+    "shop.rb": ("module Shop\n  class Cart\n    # Adds an item.\n    # Returns self.\n"
+                "    def add(item)\n      self\n    end\n\n    def self.empty; end\n  end\nend\n",
+                {"Shop.Cart.add": (5, 7, "Adds an item.\nReturns self."),
+                 "Shop.Cart.empty": (9, 9, "")}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOC_COMMENT_TREES))
+def test_doc_comments_and_methods_in_other_languages(tmp_path, name):
+  text, expected = DOC_COMMENT_TREES[name]
+  found = extraction.extract_tree(write_tree(tmp_path, {name: text}), progress=False)
+  assert not found.skipped
+  got = {f.qualname: (f.line, f.end_line, f.docstring) for f in found.functions}
+  assert got == expected
+
+
+def test_doc_comments_are_searched(tmp_path):
+  root = write_tree(tmp_path / "src", {n: t for n, (t, _) in DOC_COMMENT_TREES.items()})
+  index_dir = str(tmp_path / "index")
+  index_lib.build(root, index_dir, "bm25", progress=False)
+  searcher = index_lib.Searcher(index_dir)
+  for query, qualname in [("announces", "Listen"), ("verified before attempting", "Socket.Dial"),
+                          ("used by the counter", "inc"), ("overwrites", "Store.save"),
+                          ("keeps the order", "Cart.add"), ("returns self", "Shop.Cart.add")]:
+    assert searcher.search(query, 1)[0][1]["qualname"] == qualname, query

@@ -5,7 +5,9 @@
 
 Indexed: Python functions, async functions and methods (`.py` and `.pyi`, parsed with `ast`;
 @overload signatures folded into their implementation), and the functions and methods of Java,
-JavaScript, Go, PHP and Ruby files (tree-sitter). Only regular files inside DIR are read, up to
+JavaScript, Go, PHP and Ruby files (tree-sitter: methods named with their class or Go receiver,
+JavaScript functions bound to a name such as `const f = () => ...`, and the comment block right
+above each function searched as its docstring). Only regular files inside DIR are read, up to
 --max_file_bytes (1 MiB); other languages' files, files over the limit, FIFOs and devices,
 symlinks leading out of DIR and files that do not decode or parse are counted by reason in the
 summary. Hidden folders (.git, .venv) and __pycache__ are not walked.

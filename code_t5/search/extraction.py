@@ -36,6 +36,15 @@ TREE_SITTER = {
 # Nodes whose name prefixes the functions inside them (Class.method).
 _CONTAINERS = ("class_declaration", "interface_declaration", "enum_declaration", "class",
                "module", "trait_declaration")
+# JavaScript: a function bound to a name (`const f = (x) => ...`, `exports.f = function`,
+# `{f: () => ...}`, a class field `f = () => ...`): node type -> (name field, value field).
+_BINDINGS = {"variable_declarator": ("name", "value"), "assignment_expression": ("left", "right"),
+             "pair": ("key", "value"), "field_definition": ("property", "value")}
+_FUNCTION_VALUES = ("arrow_function", "function_expression", "function", "generator_function")
+# Statements that wrap one function or binding: its doc comment sits before them, and they
+# belong to its source (`export`, `const`).
+_WRAPPERS = ("export_statement", "lexical_declaration", "variable_declaration",
+             "expression_statement")
 SUPPORTED_SUFFIXES = source_functions.PYTHON_SUFFIXES + tuple(TREE_SITTER)
 
 
@@ -58,28 +67,72 @@ def _comment_text(text: str) -> str:
   return "\n".join(line for line in lines if line).strip()
 
 
+def _text(node) -> str:
+  return node.text.decode("utf-8", "replace")
+
+
+def _doc_comment(node) -> str:
+  """The comment block right above `node`: every line of consecutive `//` or `#` comments and
+  `/* */` blocks, up to a blank line or code (a comment ending a line of code is not one)."""
+  # Ruby puts the comments above a class's first method before the class body that holds it.
+  while (node.prev_named_sibling is None and node.parent is not None and
+         node.parent.start_byte == node.start_byte):
+    node = node.parent
+  comments, row = [], node.start_point[0]
+  before = node.prev_named_sibling
+  while before is not None and "comment" in before.type and before.end_point[0] >= row - 1:
+    previous = before.prev_named_sibling
+    if previous is not None and previous.end_point[0] == before.start_point[0]:
+      break
+    comments.append(_comment_text(_text(before)))
+    row, before = before.start_point[0], previous
+  return "\n".join(c for c in reversed(comments) if c)
+
+
+def _receiver(node) -> str:
+  """A Go method's receiver type (`Socket` for `func (s *Socket) Dial()`), or ""."""
+  receiver = node.child_by_field_name("receiver")
+  stack = [receiver] if receiver is not None else []
+  while stack:
+    current = stack.pop()
+    if current.type == "type_identifier":
+      return _text(current)
+    stack.extend(reversed(current.named_children))
+  return ""
+
+
 def extract_tree_sitter(data: bytes, path: str, suffix: str) -> list[Function]:
   """The functions of one Java/JavaScript/Go/PHP/Ruby file (tree-sitter tolerates syntax
-  errors, as editors do, so a broken file still yields the functions it can read)."""
+  errors, as editors do, so a broken file still yields the functions it can read). Methods
+  are named with their class (`Store.save`) or Go receiver (`Socket.Dial`); the doc comment
+  above a function is its docstring."""
   kinds = TREE_SITTER[suffix][2]
   out = []
+
+  def add(node, qualname: str) -> None:
+    outer = node
+    while outer.parent is not None and outer.parent.type in _WRAPPERS and len(
+        [c for c in outer.parent.named_children if "comment" not in c.type]) == 1:
+      outer = outer.parent
+    out.append(Function(path, qualname, outer.start_point[0] + 1, outer.end_point[0] + 1,
+                        _doc_comment(outer),
+                        data[outer.start_byte:outer.end_byte].decode("utf-8", "replace")))
+    visit(node, qualname + ".<locals>.")
 
   def visit(node, prefix: str) -> None:
     for child in node.named_children:
       name = child.child_by_field_name("name")
+      binding = _BINDINGS.get(child.type) if suffix == ".js" else None
+      value = child.child_by_field_name(binding[1]) if binding else None
       if child.type in kinds and name is not None:
-        qualname = prefix + name.text.decode("utf-8", "replace")
-        docstring = ""
-        before = child.prev_named_sibling
-        if before is not None and "comment" in before.type and \
-            before.end_point[0] >= child.start_point[0] - 1:
-          docstring = _comment_text(before.text.decode("utf-8", "replace"))
-        out.append(Function(path, qualname, child.start_point[0] + 1, child.end_point[0] + 1,
-                            docstring, data[child.start_byte:child.end_byte].decode(
-                                "utf-8", "replace")))
-        visit(child, qualname + ".<locals>.")
+        receiver = _receiver(child) if suffix == ".go" else ""
+        add(child, prefix + (receiver + "." if receiver else "") + _text(name))
+      elif value is not None and value.type in _FUNCTION_VALUES:
+        add(child, prefix + " ".join(_text(child.child_by_field_name(binding[0])).split()))
+      elif value is not None and value.type == "object":  # methods of an object literal
+        visit(value, prefix + _text(child.child_by_field_name(binding[0])) + ".")
       elif child.type in _CONTAINERS and name is not None:
-        visit(child, prefix + name.text.decode("utf-8", "replace") + ".")
+        visit(child, prefix + _text(name) + ".")
       else:
         visit(child, prefix)
 

@@ -95,8 +95,11 @@ def normalise_model(spec: str) -> str:
 
 
 def bm25_text(fn: source_functions.Function) -> str:
-  """What BM25 matches against: the name and path count as words, beside the source."""
-  return f"{fn.qualname} {fn.path}\n{fn.source}"
+  """What BM25 matches against: the name and path count as words, beside the source and, for
+  languages whose doc comment sits above the function (not in its source), that comment."""
+  if os.path.splitext(fn.path)[1] in source_functions.PYTHON_SUFFIXES:
+    return f"{fn.qualname} {fn.path}\n{fn.source}"
+  return f"{fn.qualname} {fn.path}\n{fn.docstring}\n{fn.source}"
 
 
 def dense_text(fn: source_functions.Function) -> str:
