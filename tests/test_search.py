@@ -563,3 +563,18 @@ def test_doc_comments_are_searched(tmp_path):
                           ("used by the counter", "inc"), ("overwrites", "Store.save"),
                           ("keeps the order", "Cart.add"), ("returns self", "Shop.Cart.add")]:
     assert searcher.search(query, 1)[0][1]["qualname"] == qualname, query
+
+
+def test_a_dense_t5x_model_is_checked_before_extraction(tmp_path, monkeypatch):
+  root = write_tree(tmp_path / "src", {"m.py": "def f():\n  pass\n"})
+  (tmp_path / "no_checkpoint").mkdir()
+
+  def extract(*args, **kwargs):
+    raise AssertionError("extracted before the model was checked")
+
+  monkeypatch.setattr(extraction, "extract_tree", extract)
+  # No checkpoint and no config.gin: T5X's loader names the missing file (or, without T5X,
+  # the load names the missing package); either way before any file is parsed.
+  with pytest.raises((FileNotFoundError, RuntimeError), match="config.gin|T5X"):
+    index_lib.build(root, str(tmp_path / "index"), f"dense:t5x:{tmp_path}/no_checkpoint",
+                    progress=False)

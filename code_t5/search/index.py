@@ -160,12 +160,13 @@ def build(root: str, index_dir: Optional[str] = None, model: str = "bm25",
   _check_index_dir(index_dir)
   if model.startswith("dense:t5x:") and not os.path.exists(model[len("dense:t5x:"):]):
     raise ValueError(f"--model={model}: no such checkpoint or model folder.")
+  # The model is loaded (checkpoint found, config read, weights restored) before the
+  # extraction, so a wrong --model fails in seconds, not after parsing the whole tree.
+  encoder = load_encoder(model[len("dense:"):]) if model.startswith("dense:") else None
   # Stamps first: a file changed while it is parsed then reads as stale, never as fresh.
   stamps = {path: _stamp(os.path.join(root, path))
             for path in source_functions.source_files(root, exclude, index_dir)}
-  found = extraction.extract_tree(root, exclude, index_dir, workers, progress,
-                                     max_file_bytes)
-  encoder = load_encoder(model[len("dense:"):]) if model.startswith("dense:") else None
+  found = extraction.extract_tree(root, exclude, index_dir, workers, progress, max_file_bytes)
   fns = found.functions
   if not fns:
     raise ValueError(f"{root}: no functions found in {found.files} files (skipped: "
