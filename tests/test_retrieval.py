@@ -102,3 +102,21 @@ def test_bm25_ranks_the_matching_function_first():
   query = "Read a JSON file and return the parsed object"
   ranks = retrieval.bm25_ranks([query, "zzz"], [rows[0]["code_tokens"], rows[1]["code_tokens"]])
   assert ranks.tolist() == [1, 2]  # a query sharing no word ties everything: ranked last
+
+
+def test_reciprocal_rank_fusion_adds_one_over_k_plus_rank():
+  bm25 = np.array([[3.0, 2.0, 1.0], [0.0, 0.0, 5.0]])
+  dense = np.array([[0.1, 0.3, 0.2], [0.2, 0.1, 0.3]])
+  fused = retrieval.reciprocal_rank_fusion(bm25, dense, k=60)
+  np.testing.assert_allclose(fused[0], [1 / 61 + 1 / 63, 1 / 62 + 1 / 61, 1 / 63 + 1 / 62])
+  # Tied scores share the best rank of their tie (2 for both zeros).
+  np.testing.assert_allclose(fused[1], [1 / 62 + 1 / 62, 1 / 62 + 1 / 63, 1 / 61 + 1 / 61])
+  assert list(retrieval.ranks_from_scores(fused)) == [2, 2]
+
+
+def test_split_scores_give_the_ranks_of_the_rank_functions():
+  rng = np.random.default_rng(0)
+  queries, codes = rng.normal(size=(30, 8)), rng.normal(size=(30, 8))
+  np.testing.assert_array_equal(
+      retrieval.ranks_from_scores(retrieval.embedding_scores(queries, codes, 9, seed=1)),
+      retrieval.embedding_ranks(queries, codes, 9, seed=1))

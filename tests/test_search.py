@@ -303,7 +303,7 @@ def test_eval_script_scores_bm25_and_an_encoder_on_the_same_candidates(tmp_path)
                           text=True)
   assert result.returncode == 0, result.stderr[-2000:]
   report = json.loads(result.stdout.splitlines()[-1])
-  assert set(report) == {"bm25", "dense:hash"}
+  assert set(report) == {"bm25", "dense:hash", "hybrid:dense:hash"}
   for scores in report.values():
     assert 0 < scores["mrr"] <= 1 and scores["distractors"] == scores["queries"] - 1
   assert report["bm25"]["mrr"] == 1.0  # each fixture docstring names its function's words

@@ -1,10 +1,13 @@
-"""MRR and recall@k of BM25 and of a dual encoder on one exported CodeSearchNet split, on the
-same candidates (CodeSearchNet protocol: each docstring against its code and 999 distractors).
+"""MRR and recall@k of BM25, of a dual encoder and of their hybrid on one exported
+CodeSearchNet split, on the same candidates (CodeSearchNet protocol: each docstring against its
+code and 999 distractors).
 
   python scripts/eval_code_search.py --language=python --split=test \
     [--model=dense:t5x:/models/search_small] [--model=dense:hash]
 
-BM25 is always reported, as the baseline every other number sits beside.
+BM25 is always reported, as the baseline every other number sits beside; each dense model is
+also reported fused with BM25 (`hybrid:<model>`: reciprocal-rank fusion of the two rankings of
+the same candidates, weight 1 / (60 + rank) each).
 """
 import argparse
 import json
@@ -37,15 +40,19 @@ def main(argv=None) -> int:
                               "scripts/export_codesearchnet.py first.") from None
     results = {}
     start = time.time()
-    results["bm25"] = retrieval.bm25_mrr(rows, args.distractors, args.seed)
+    bm25 = retrieval.bm25_split_scores(rows, args.distractors, args.seed)
+    results["bm25"] = retrieval.scores_summary(bm25, args.distractors)
     results["bm25"]["seconds"] = round(time.time() - start, 2)
     for spec in args.model:
       if not spec.startswith("dense:"):
         raise ValueError(f"--model={spec}: expected dense:t5x:<dir> or dense:hash.")
       start = time.time()
       encoder = index.load_encoder(spec[len("dense:"):])
-      results[spec] = retrieval.encoder_summary(rows, encoder, args.distractors, args.seed)
+      dense = retrieval.encoder_scores(rows, encoder, args.distractors, args.seed)
+      results[spec] = retrieval.scores_summary(dense, args.distractors)
       results[spec]["seconds"] = round(time.time() - start, 2)
+      results[f"hybrid:{spec}"] = retrieval.scores_summary(
+          retrieval.reciprocal_rank_fusion(bm25, dense), args.distractors)
     print(f"{args.language}/{args.split}: {len(rows)} queries, each against "
           f"{results['bm25']['distractors']} distractors")
     print(f"{'model':<44}{'MRR':>8}{'R@1':>8}{'R@5':>8}{'R@10':>8}")

@@ -60,18 +60,23 @@ def _check(query_emb: np.ndarray, code_emb: np.ndarray) -> None:
     raise ValueError("ranking needs at least 2 query-code pairs.")
 
 
-def embedding_ranks(query_emb: np.ndarray, code_emb: np.ndarray,
-                    distractors: int = DISTRACTORS, seed: int = 0) -> np.ndarray:
-  """Rank of each query's true code by inner product among its candidate set."""
+def embedding_scores(query_emb: np.ndarray, code_emb: np.ndarray,
+                     distractors: int = DISTRACTORS, seed: int = 0) -> np.ndarray:
+  """(n, 1 + d) inner products of each query with its candidates (column 0 the true code)."""
   query_emb, code_emb = np.asarray(query_emb, np.float32), np.asarray(code_emb, np.float32)
   _check(query_emb, code_emb)
   cands = candidates(len(query_emb), distractors, seed)
   # Bounded memory: about 2**24 gathered floats per chunk of queries.
   chunk = max(1, 2**24 // (cands.shape[1] * code_emb.shape[1]))
-  ranks = [ranks_from_scores(np.einsum("qd,qcd->qc", query_emb[s:s + chunk],
-                                       code_emb[cands[s:s + chunk]]))
-           for s in range(0, len(cands), chunk)]
-  return np.concatenate(ranks)
+  return np.concatenate([np.einsum("qd,qcd->qc", query_emb[s:s + chunk],
+                                   code_emb[cands[s:s + chunk]])
+                         for s in range(0, len(cands), chunk)])
+
+
+def embedding_ranks(query_emb: np.ndarray, code_emb: np.ndarray,
+                    distractors: int = DISTRACTORS, seed: int = 0) -> np.ndarray:
+  """Rank of each query's true code by inner product among its candidate set."""
+  return ranks_from_scores(embedding_scores(query_emb, code_emb, distractors, seed))
 
 
 def mrr(query_emb: np.ndarray, code_emb: np.ndarray, distractors: int = DISTRACTORS,
@@ -166,28 +171,75 @@ def bm25_index(documents: Sequence[list[str]], show_progress: bool = False):
   return retriever
 
 
-def bm25_ranks(queries: Sequence[str], codes: Sequence[str], distractors: int = DISTRACTORS,
-               seed: int = 0, tokenize: Callable[[str], list[str]] = bm25_words) -> np.ndarray:
-  """Rank of each query's true code by BM25 (bm25s, Lucene variant) among its candidates."""
+def bm25_scores(queries: Sequence[str], codes: Sequence[str], distractors: int = DISTRACTORS,
+                seed: int = 0, tokenize: Callable[[str], list[str]] = bm25_words) -> np.ndarray:
+  """(n, 1 + d) BM25 scores (bm25s, Lucene variant) of each query's candidates (column 0 the
+  true code)."""
   if len(queries) != len(codes) or len(queries) < 2:
     raise ValueError(f"need >= 2 query-code pairs, row i of each the same pair; got "
                      f"{len(queries)} queries and {len(codes)} codes.")
   retriever = bm25_index([tokenize(c) for c in codes])
   cands = candidates(len(queries), distractors, seed)
-  ranks = np.empty(len(queries), dtype=np.int64)
+  out = np.zeros(cands.shape, np.float64)
   for i, query in enumerate(queries):
     words = [w for w in tokenize(query) if w in retriever.vocab_dict]
-    scores = (retriever.get_scores(words) if words else np.zeros(len(codes)))[cands[i]]
-    ranks[i] = ranks_from_scores(scores[None])[0]
-  return ranks
+    if words:
+      out[i] = retriever.get_scores(words)[cands[i]]
+  return out
+
+
+def bm25_ranks(queries: Sequence[str], codes: Sequence[str], distractors: int = DISTRACTORS,
+               seed: int = 0, tokenize: Callable[[str], list[str]] = bm25_words) -> np.ndarray:
+  """Rank of each query's true code by BM25 (bm25s, Lucene variant) among its candidates."""
+  return ranks_from_scores(bm25_scores(queries, codes, distractors, seed, tokenize))
+
+
+RRF_K = 60  # Cormack et al. (2009)'s constant: a result's weight is 1 / (RRF_K + its rank)
+
+
+def reciprocal_rank_fusion(*scores: np.ndarray, k: int = RRF_K) -> np.ndarray:
+  """Reciprocal-rank fusion of score arrays over the same items (last axis): each item gets
+  sum over scorers of 1 / (k + its rank by that scorer), rank 1 the best and tied items
+  sharing the best rank of their tie (so BM25's many zero scores add nothing between them)."""
+  fused = np.zeros(np.shape(scores[0]), np.float64)
+  for s in scores:
+    s = np.atleast_2d(np.asarray(s, np.float64))
+    ordered = np.sort(s, axis=-1)
+    # Items scoring strictly higher, + 1.
+    higher = np.stack([s.shape[-1] - np.searchsorted(o, row, side="right")
+                       for o, row in zip(ordered, s)])
+    fused += (1.0 / (k + higher + 1)).reshape(fused.shape)
+  return fused
+
+
+def bm25_split_scores(split_rows: Sequence[dict], distractors: int = DISTRACTORS,
+                      seed: int = 0) -> np.ndarray:
+  """(n, 1 + d) BM25 scores of docstring_tokens against the candidates' code_tokens on exported
+  rows of one split (codesearchnet.read_split), the candidates the dual encoder is scored on."""
+  return bm25_scores([r["docstring_tokens"] for r in split_rows],
+                     [r["code_tokens"] for r in split_rows], distractors, seed)
 
 
 def bm25_mrr(split_rows: Sequence[dict], distractors: int = DISTRACTORS, seed: int = 0,
              ks: Sequence[int] = (1, 5, 10)) -> dict:
   """BM25 (docstring_tokens against code_tokens) MRR and recall@k on exported rows of one split
   (codesearchnet.read_split), with the candidates the dual encoder is scored on."""
-  ranks = bm25_ranks([r["docstring_tokens"] for r in split_rows],
-                     [r["code_tokens"] for r in split_rows], distractors, seed)
+  return scores_summary(bm25_split_scores(split_rows, distractors, seed), distractors, ks)
+
+
+def encoder_scores(split_rows: Sequence[dict], encoder, distractors: int = DISTRACTORS,
+                   seed: int = 0) -> np.ndarray:
+  """(n, 1 + d) encoder scores (embed_queries / embed_code) of docstring_tokens against the
+  candidates' code_tokens, the candidates `bm25_mrr` uses."""
+  queries = encoder.embed_queries([r["docstring_tokens"] for r in split_rows])
+  code = encoder.embed_code([r["code_tokens"] for r in split_rows])
+  return embedding_scores(queries, code, distractors, seed)
+
+
+def scores_summary(scores: np.ndarray, distractors: int = DISTRACTORS,
+                   ks: Sequence[int] = (1, 5, 10)) -> dict:
+  """MRR and recall@k from (n, 1 + d) candidate scores, column 0 the true code."""
+  ranks = ranks_from_scores(scores)
   return _summary(ranks, len(ranks), distractors, ks)
 
 
@@ -195,7 +247,4 @@ def encoder_summary(split_rows: Sequence[dict], encoder, distractors: int = DIST
                     seed: int = 0, ks: Sequence[int] = (1, 5, 10)) -> dict:
   """MRR and recall@k of an encoder (embed_queries / embed_code) on exported rows of one split:
   docstring_tokens against code_tokens, on the candidates `bm25_mrr` uses."""
-  queries = encoder.embed_queries([r["docstring_tokens"] for r in split_rows])
-  code = encoder.embed_code([r["code_tokens"] for r in split_rows])
-  ranks = embedding_ranks(queries, code, distractors, seed)
-  return _summary(ranks, len(ranks), distractors, ks)
+  return scores_summary(encoder_scores(split_rows, encoder, distractors, seed), distractors, ks)
