@@ -55,6 +55,20 @@ class PreparedFlccSource(seqio.TFExampleDataSource):
           f"${paths.ENV_VAR} at the folder that holds flcc{'_dev' if self._dev else ''}/.")
     return files
 
+  @property
+  def splits(self) -> Sequence[str]:
+    """The splits with prepared files; all of them before any preparation (reading one then
+    fails with the command to run). T5X and seqio skip a task without the split they evaluate:
+    a small language may have training files only."""
+    try:
+      manifest = prepare.read_manifest(paths.flcc_dir(self._dev))
+    except FileNotFoundError:
+      return SPLITS
+    counts = manifest["languages"].get(self._slug)
+    if not counts:
+      return SPLITS
+    return tuple(s for s in SPLITS if counts.get(s, {}).get("files", 0))
+
   def num_input_examples(self, split: str) -> Optional[int]:
     """Files in the split, from the manifest (used by seqio.mixing_rate_num_examples)."""
     try:

@@ -30,6 +30,13 @@ def mismatch(vocabulary: seqio.Vocabulary, embedding_size: int,
 
 def checkpoint_embedding_rows(path: str) -> int:
   """Rows of `token_embedder/embedding` in a T5X checkpoint, read without loading weights."""
+  import os  # pylint: disable=g-import-not-at-top
+  if os.path.isdir(os.path.join(path, "state")):  # Orbax, as t5x.train writes by default
+    import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+    metadata = ocp.PyTreeCheckpointer().metadata(os.path.join(path, "state"))
+    metadata = getattr(metadata, "item_metadata", None) or metadata  # orbax >= 0.11
+    tree = getattr(metadata, "tree", metadata)
+    return int(tree["target"]["token_embedder"]["embedding"].shape[0])
   from t5x import checkpoints  # pylint: disable=g-import-not-at-top
   state = checkpoints.load_t5x_checkpoint(path, lazy_parameters=True)
   return int(state["target"]["token_embedder"]["embedding"].shape[0])

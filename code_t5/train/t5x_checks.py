@@ -24,9 +24,19 @@ def model_features(model, task_features: set[str]) -> tuple[set[str], set[str]]:
   return needed, needed
 
 
-def mismatch(model, name: str, feature_lengths: Optional[Mapping[str, int]]) -> Optional[str]:
-  """Why `model` cannot run on task/mixture `name` with these lengths, or None if it can."""
+def mismatch(model, name: str, feature_lengths: Optional[Mapping[str, int]],
+             run: str = "train") -> Optional[str]:
+  """Why `model` cannot `run` ('train', 'eval' or 'infer') on task/mixture `name` with these
+  lengths, or None if it can."""
   model_name = type(model).__name__
+  if run == "infer" and getattr(model, "output_vocabulary", None) is None:
+    return (f"{model_name} cannot run infer on {name}: it embeds, it does not decode text. "
+            "Embed with python -m code_t5.search or scripts/eval_code_search.py.")
+  if run == "eval" and not any(t.metric_fns for t in seqio.get_subtasks(
+      seqio.get_mixture_or_task(name))):
+    return (f"{model_name} cannot run eval on {name}: the task has no metrics. Its loss is "
+            "in the training run's training_eval/ summaries; evaluate a task with metrics "
+            "(e.g. a full_line or CoNaLa task file).")
   have = _task_features(name)
   needed, used = model_features(model, have)
   if needed - have:
@@ -40,9 +50,10 @@ def mismatch(model, name: str, feature_lengths: Optional[Mapping[str, int]]) -> 
   return None
 
 
-def checked_task(name: str, model, feature_lengths: Optional[Mapping[str, int]] = None) -> str:
-  """Returns `name` if `model` can run on it; otherwise exits with a one-line message."""
-  problem = mismatch(model, name, feature_lengths)
+def checked_task(name: str, model, feature_lengths: Optional[Mapping[str, int]] = None,
+                 run: str = "train") -> str:
+  """Returns `name` if `model` can `run` on it; otherwise exits with a one-line message."""
+  problem = mismatch(model, name, feature_lengths, run)
   if problem:
     # SystemExit, not an exception: gin would wrap it and absl would print a traceback.
     sys.exit(f"error: {problem}")
