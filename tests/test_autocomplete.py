@@ -5,6 +5,7 @@ import concurrent.futures
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -219,13 +220,20 @@ def test_replay_script_reports_accuracy(live_server):
   assert result.returncode == 2 and "no *.py files" in result.stderr
 
 
+def _complete_response(answer: bytes) -> bool:
+  head, sep, body = answer.partition(b"\r\n\r\n")
+  length = re.search(rb"(?im)^content-length: *(\d+)", head)
+  return bool(sep and length and len(body) >= int(length.group(1)))
+
+
 def _raw_post(url: str, head: bytes, body: bytes = b"", timeout: float = 30) -> bytes:
-  """Sends a hand-written request on a fresh loopback connection; returns the whole answer."""
+  """Sends a hand-written request on a fresh loopback connection; returns the answer once it
+  is complete (as a client would: the server may keep the connection open, or close it)."""
   host, port = url.removeprefix("http://").split(":")
   with socket.create_connection((host, int(port)), timeout=timeout) as s:
     s.sendall(head + body)
     answer = b""
-    while chunk := s.recv(65536):
+    while not _complete_response(answer) and (chunk := s.recv(65536)):
       answer += chunk
     return answer
 

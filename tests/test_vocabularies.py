@@ -33,8 +33,11 @@ def test_code_sentencepiece_round_trips_exactly_in_python_and_tf(spm_path):
   vocab = vocabularies.CodeSentencePieceVocabulary(spm_path)
   assert vocab.vocab_size == 512 and vocab.vocab_size % 128 == 0
   assert vocab.eos_id == 1 and vocab.pad_id == 0
-  texts = SAMPLES + [open(p, encoding="utf-8").read() for p in
-                     sorted(glob.glob(os.path.join(os.path.dirname(__file__), "*.py")))]
+  # Our test files as code samples, but for those quoting sentinels ("<extra_id_0>"), which
+  # are tokens of their own in every seqio SentencePiece vocabulary by design.
+  texts = SAMPLES + [text for p in sorted(glob.glob(os.path.join(os.path.dirname(__file__),
+                                                                  "*.py")))
+                     if "<extra_id_" not in (text := open(p, encoding="utf-8").read())]
   for text in texts:
     ids = vocab.encode(text)
     assert max(ids, default=0) < vocab.vocab_size - vocabularies.EXTRA_IDS
