@@ -58,13 +58,26 @@ def has_metrics(task_file: str) -> bool:
   return any(t.metric_fns for t in getattr(task, "members", None) or seqio.get_subtasks(task))
 
 
+def infer_has_examples(task_file: str) -> bool:
+  """Whether every member of the task file's task has validation examples in the test data
+  (T5X's infer runs each member; the fixture tree has languages with training files only)."""
+  import seqio  # pylint: disable=g-import-not-at-top
+  import code_t5.mixtures  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+  members = seqio.get_subtasks(seqio.get_mixture_or_task(task_name(task_file)))
+  return all("validation" in t.splits and t.num_input_examples("validation") != 0
+             for t in members)
+
+
 def can_run(run: str, family: str, task: str) -> bool:
   """Whether `run` can take `task` with a model of `family`: the features fit, eval has
-  metrics to compute, infer has text to decode (a dual encoder only embeds)."""
+  metrics to compute, infer has inputs to continue and text to decode (a dual encoder only
+  embeds) and examples in every member."""
   if run == "dual_encoder_from_t5":
     return family == "dual_encoder" == family_for(task)
-  return (takes(family, task) and not (run == "infer" and family == "dual_encoder")
-          and not (run == "eval" and not has_metrics(task)))
+  if run == "infer" and (family == "dual_encoder" or family_for(task) != "encoder_decoder"
+                         or not infer_has_examples(task)):
+    return False
+  return takes(family, task) and not (run == "eval" and not has_metrics(task))
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +131,18 @@ def _job(entry: str, run: str, model: str, task: str, bindings: list[str]) -> di
 
 TRAIN = ["BATCH_SIZE = 8", "train.eval_period = 1", "train.eval_steps = 1",
          "utils.SaveCheckpointConfig.period = 1"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def data_env(data):
+  """The registry reads the test data too (which members have validation examples)."""
+  previous = os.environ.get("CODE_T5_DATA_DIR")
+  os.environ["CODE_T5_DATA_DIR"] = data
+  yield
+  if previous is None:
+    os.environ.pop("CODE_T5_DATA_DIR")
+  else:
+    os.environ["CODE_T5_DATA_DIR"] = previous
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,30 @@ def model_features(model, task_features: set[str]) -> tuple[set[str], set[str]]:
   return needed, needed
 
 
+def _infer_mismatch(model_name: str, name: str, split: str) -> Optional[str]:
+  task = seqio.get_mixture_or_task(name)
+  if "inputs" not in task.output_features:
+    return (f"{model_name} cannot run infer on {name}: the task has no inputs to continue "
+            "(language modelling); infer a prefix_lm or full_line task.")
+  # T5X's infer runs every member of a mixture, and fails on one without examples.
+  empty = [t.name for t in seqio.get_subtasks(task) if split not in t.splits]
+  if empty:
+    return (f"{model_name} cannot run infer on {name}: {len(empty)} of its tasks have no "
+            f"{split!r} examples ({', '.join(empty[:3])}{', ...' if len(empty) > 3 else ''}); "
+            "infer the tasks that have, one task file at a time.")
+  return None
+
+
 def mismatch(model, name: str, feature_lengths: Optional[Mapping[str, int]],
-             run: str = "train") -> Optional[str]:
-  """Why `model` cannot `run` ('train', 'eval' or 'infer') on task/mixture `name` with these
-  lengths, or None if it can."""
+             run: str = "train", split: str = "validation") -> Optional[str]:
+  """Why `model` cannot `run` ('train', 'eval' or 'infer' on `split`) on task/mixture `name`
+  with these lengths, or None if it can."""
   model_name = type(model).__name__
   if run == "infer" and getattr(model, "output_vocabulary", None) is None:
     return (f"{model_name} cannot run infer on {name}: it embeds, it does not decode text. "
             "Embed with python -m code_t5.search or scripts/eval_code_search.py.")
+  if run == "infer" and (problem := _infer_mismatch(model_name, name, split)):
+    return problem
   if run == "eval" and not any(t.metric_fns for t in seqio.get_subtasks(
       seqio.get_mixture_or_task(name))):
     return (f"{model_name} cannot run eval on {name}: the task has no metrics. Its loss is "
@@ -51,9 +67,9 @@ def mismatch(model, name: str, feature_lengths: Optional[Mapping[str, int]],
 
 
 def checked_task(name: str, model, feature_lengths: Optional[Mapping[str, int]] = None,
-                 run: str = "train") -> str:
+                 run: str = "train", split: str = "validation") -> str:
   """Returns `name` if `model` can `run` on it; otherwise exits with a one-line message."""
-  problem = mismatch(model, name, feature_lengths, run)
+  problem = mismatch(model, name, feature_lengths, run, split)
   if problem:
     # SystemExit, not an exception: gin would wrap it and absl would print a traceback.
     sys.exit(f"error: {problem}")
