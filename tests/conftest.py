@@ -1,5 +1,8 @@
+import contextlib
 import os
 import signal
+import socket
+import threading
 import subprocess
 import sys
 import time
@@ -49,3 +52,23 @@ def run_script(script: str, *args: str, env: dict | None = None, **kwargs):
   return subprocess.run([sys.executable, os.path.join(REPO_ROOT, "scripts", script), *args],
                         capture_output=True, text=True, env={**os.environ, **(env or {})},
                         **kwargs)
+
+
+@contextlib.contextmanager
+def uvicorn_on_loopback(app):
+  """Serves the ASGI `app` with uvicorn on a free loopback port, in a thread; yields its URL."""
+  import uvicorn  # pylint: disable=g-import-not-at-top
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+  server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+  thread = threading.Thread(target=server.run, daemon=True)
+  thread.start()
+  deadline = time.time() + 30
+  while not server.started and time.time() < deadline:
+    time.sleep(0.05)
+  try:
+    yield f"http://127.0.0.1:{port}"
+  finally:
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -9,17 +9,15 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 from fastapi import testclient as fastapi_testclient
 import httpx
 import pytest
-import uvicorn
 
 from code_t5.autocomplete import completers, replay
 from code_t5.autocomplete import server as server_lib
-from conftest import REPO_ROOT, run_script
+from conftest import REPO_ROOT, run_script, uvicorn_on_loopback
 
 CORPUS = ["import os\nimport sys\n\ndef main(argv):\n    return os.path.join(argv[0], 'x')\n",
           "import os\n\ndef main(args):\n    return os.path.join(args.root, 'y')\n"]
@@ -173,20 +171,9 @@ def live_server(tmp_path_factory):
   src = tmp_path_factory.mktemp("src")
   for i, text in enumerate(CORPUS * 3):
     (src / f"m{i}.py").write_text(text)
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-  config = uvicorn.Config(server_lib.create_app(server_lib.load_completer(f"ngram:{src}")),
-                          host="127.0.0.1", port=port, log_level="warning")
-  server = uvicorn.Server(config)
-  thread = threading.Thread(target=server.run, daemon=True)
-  thread.start()
-  deadline = time.time() + 30
-  while not server.started and time.time() < deadline:
-    time.sleep(0.05)
-  yield f"http://127.0.0.1:{port}", src
-  server.should_exit = True
-  thread.join(timeout=10)
+  with uvicorn_on_loopback(server_lib.create_app(server_lib.load_completer(f"ngram:{src}"))) \
+      as url:
+    yield url, src
 
 
 def test_200_concurrent_requests_all_succeed(live_server):

@@ -1,20 +1,15 @@
 """The replay evaluation: strict protocol, licence headers, a constant server, server errors."""
 import json
 import os
-import socket
-import threading
-import time
 
+import httpx
 import pytest
 
 from code_t5.autocomplete import completers, replay
+from code_t5.autocomplete import server as server_lib
 from code_t5.commands import eval_autocomplete
 from code_t5.data import full_line_cut
-
-httpx = pytest.importorskip("httpx")
-uvicorn = pytest.importorskip("uvicorn")
-# pylint: disable-next=g-import-not-at-top
-from code_t5.autocomplete import server as server_lib  # noqa: E402
+from conftest import uvicorn_on_loopback
 
 LICENCE = """# Copyright 2024 The Example Authors.
 #
@@ -152,19 +147,8 @@ def constant_server(tmp_path_factory):
   src = tmp_path_factory.mktemp("src")
   for name, text in FILES:
     (src / name).write_text(text)
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-  app = server_lib.create_app(ConstantCompleter())
-  server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-  thread = threading.Thread(target=server.run, daemon=True)
-  thread.start()
-  deadline = time.time() + 30
-  while not server.started and time.time() < deadline:
-    time.sleep(0.05)
-  yield f"http://127.0.0.1:{port}", src
-  server.should_exit = True
-  thread.join(timeout=10)
+  with uvicorn_on_loopback(server_lib.create_app(ConstantCompleter())) as url:
+    yield url, src
 
 
 def test_script_over_loopback_matches_the_in_process_replay(constant_server, capsys):
