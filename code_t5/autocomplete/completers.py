@@ -101,8 +101,8 @@ class SavedModelCompleter:
     self._predict = tf.saved_model.load(path).signatures["serving_default"]
     self._input = next(iter(self._predict.structured_input_signature[1]))
 
-  def _outputs(self, text: str) -> list[bytes]:
-    """The export's completions for `text`, best first."""
+  def raw_outputs(self, text: str) -> list[bytes]:
+    """The export's completions for `text`, best first, before any cut."""
     outputs = self._predict(**{self._input: self._tf.constant([text])})
     if "outputs" in outputs:  # Mesh TF
       return [outputs["outputs"].numpy()[0]]
@@ -113,7 +113,7 @@ class SavedModelCompleter:
                temperature: float = 0.0) -> list[str]:
     del temperature  # fixed by the export
     suggestions: list[str] = []
-    for output in self._outputs(text):
+    for output in self.raw_outputs(text):
       suggestion = output.decode("utf-8", "replace").split("\n", 1)[0][:max_length]
       if suggestion.strip() and suggestion not in suggestions:
         suggestions.append(suggestion)
