@@ -25,7 +25,8 @@ def main(argv=None) -> int:
   import code_t5  # pylint: disable=g-import-not-at-top
   location = os.path.dirname(os.path.abspath(code_t5.__file__))
   print(f"code_t5 from {location}")
-  if args.clone and location.startswith(os.path.abspath(args.clone) + os.sep):
+  # The clone's own source folder (a virtual environment inside the clone is an install).
+  if args.clone and location == os.path.join(os.path.abspath(args.clone), "code_t5"):
     print(f"FAIL: code_t5 imported from the clone ({location}), not from the install.")
     return 1
   failed, skipped, imported = [], [], 0
