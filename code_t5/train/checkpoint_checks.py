@@ -4,6 +4,7 @@ A T5X model whose embedding has fewer rows than its vocabulary has ids, or a fin
 whose checkpoint has another embedding size, otherwise fails deep in a gather or in the restore
 with a shape pair and no names. This fails first, in one line naming both.
 """
+import os
 import sys
 from typing import Optional
 
@@ -30,7 +31,6 @@ def mismatch(vocabulary: seqio.Vocabulary, embedding_size: int,
 
 def checkpoint_embedding_rows(path: str) -> int:
   """Rows of `token_embedder/embedding` in a T5X checkpoint, read without loading weights."""
-  import os  # pylint: disable=g-import-not-at-top
   if os.path.isdir(os.path.join(path, "state")):  # Orbax, as t5x.train writes by default
     import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
     metadata = ocp.PyTreeCheckpointer().metadata(os.path.join(path, "state"))

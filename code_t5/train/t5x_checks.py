@@ -10,10 +10,6 @@ from typing import Mapping, Optional
 import seqio
 
 
-def _task_features(name: str) -> set[str]:
-  return set(seqio.get_mixture_or_task(name).output_features)
-
-
 def model_features(model, task_features: set[str]) -> tuple[set[str], set[str]]:
   """(features the model needs, features it would read) for a task with `task_features`."""
   converter = model.FEATURE_CONVERTER_CLS
@@ -24,8 +20,7 @@ def model_features(model, task_features: set[str]) -> tuple[set[str], set[str]]:
   return needed, needed
 
 
-def _infer_mismatch(model_name: str, name: str, split: str) -> Optional[str]:
-  task = seqio.get_mixture_or_task(name)
+def _infer_mismatch(model_name: str, name: str, task, split: str) -> Optional[str]:
   if "inputs" not in task.output_features:
     return (f"{model_name} cannot run infer on {name}: the task has no inputs to continue "
             "(language modelling); infer a prefix_lm or full_line task.")
@@ -43,17 +38,17 @@ def mismatch(model, name: str, feature_lengths: Optional[Mapping[str, int]],
   """Why `model` cannot `run` ('train', 'eval' or 'infer' on `split`) on task/mixture `name`
   with these lengths, or None if it can."""
   model_name = type(model).__name__
+  task = seqio.get_mixture_or_task(name)
   if run == "infer" and getattr(model, "output_vocabulary", None) is None:
     return (f"{model_name} cannot run infer on {name}: it embeds, it does not decode text. "
             "Embed with python -m code_t5.search or scripts/eval_code_search.py.")
-  if run == "infer" and (problem := _infer_mismatch(model_name, name, split)):
+  if run == "infer" and (problem := _infer_mismatch(model_name, name, task, split)):
     return problem
-  if run == "eval" and not any(t.metric_fns for t in seqio.get_subtasks(
-      seqio.get_mixture_or_task(name))):
+  if run == "eval" and not any(t.metric_fns for t in seqio.get_subtasks(task)):
     return (f"{model_name} cannot run eval on {name}: the task has no metrics. Its loss is "
             "in the training run's training_eval/ summaries; evaluate a task with metrics "
             "(e.g. a full_line or CoNaLa task file).")
-  have = _task_features(name)
+  have = set(task.output_features)
   needed, used = model_features(model, have)
   if needed - have:
     return (f"{model_name} cannot run on {name}: the model needs the features "
