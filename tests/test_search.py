@@ -1,5 +1,5 @@
-"""Code search: function extraction, the index/query CLI (bm25 and the dense:hash stand-in),
-persistence and errors. Offline; the trees are written by the tests."""
+"""Code search: function extraction, the index/query CLI (bm25, the dense:hash stand-in and
+their hybrid), persistence and errors. Offline; the trees are written by the tests."""
 import json
 import os
 import subprocess
@@ -158,7 +158,7 @@ def test_hash_encoder_is_deterministic_and_normalised():
       ["def read_file(path): pass"]))
 
 
-@pytest.mark.parametrize("model", ["bm25", "dense:hash"])
+@pytest.mark.parametrize("model", ["bm25", "dense:hash", "hybrid:dense:hash"])
 def test_cli_index_then_query_in_new_processes(tmp_path, model):
   root = write_tree(tmp_path / "src", SEARCH_TREE)
   built = cli("index", root, f"--model={model}", cwd=tmp_path)
@@ -217,7 +217,8 @@ def test_errors_exit_2_without_traceback(tmp_path, capsys):
           "was built with --model=bm25",
       ("query", "distance", f"--index_dir={tmp_path}"): "no code search index there",
       ("index", str(tmp_path / "nowhere")): "not a folder",
-      ("index", root, "--model=dense:bert"): "expected bm25, dense:hash or dense:t5x",
+      ("index", root, "--model=dense:bert"): "expected bm25, dense:hash, dense:t5x",
+      ("index", root, "--model=hybrid:bm25"): "hybrid:dense:hash or hybrid:dense:t5x",
       ("index", root, f"--index_dir={tmp_path / 'src' / 'pkg'}"): "not a code search index",
   }
   for argv, message in cases.items():
@@ -462,12 +463,13 @@ def test_truncated_functions_file_names_file_and_line(tmp_path, capsys, cut, mes
   assert message in err and path in err
 
 
-def test_bm25_ids_out_of_range_are_refused(tmp_path, capsys):
-  index_dir, data_dir = _built(tmp_path)
+@pytest.mark.parametrize("model", ["bm25", "hybrid:dense:hash"])
+def test_bm25_ids_out_of_range_are_refused(tmp_path, capsys, model):
+  index_dir, data_dir = _built(tmp_path, model)
   indices = os.path.join(data_dir, index_lib.BM25_DIR, "indices.csc.index.npy")
   np.save(indices, np.load(indices) + 100)
   assert "document ids out of range" in _damaged(index_dir, capsys)
-  index_dir, data_dir = _built(tmp_path / "again")
+  index_dir, data_dir = _built(tmp_path / "again", model)
   params = os.path.join(data_dir, index_lib.BM25_DIR, "params.index.json")
   _rewrite(params, lambda t: t.replace('"num_docs": 5', '"num_docs": 9'))
   assert "9 documents for 5 functions" in _damaged(index_dir, capsys)
@@ -475,8 +477,9 @@ def test_bm25_ids_out_of_range_are_refused(tmp_path, capsys):
   assert "bm25: unreadable" in _damaged(index_dir, capsys)
 
 
-def test_faiss_index_of_another_size_is_refused(tmp_path, capsys):
-  index_dir, data_dir = _built(tmp_path, "dense:hash")
+@pytest.mark.parametrize("model", ["dense:hash", "hybrid:dense:hash"])
+def test_faiss_index_of_another_size_is_refused(tmp_path, capsys, model):
+  index_dir, data_dir = _built(tmp_path, model)
   retrieval.Index.build(np.eye(3, 256, dtype=np.float32)).save(
       os.path.join(data_dir, index_lib.FAISS_FILE))
   assert "3 vectors of 256 dimensions for 5 functions" in _damaged(index_dir, capsys)
@@ -565,7 +568,8 @@ def test_doc_comments_are_searched(tmp_path):
     assert searcher.search(query, 1)[0][1]["qualname"] == qualname, query
 
 
-def test_a_dense_t5x_model_is_checked_before_extraction(tmp_path, monkeypatch):
+@pytest.mark.parametrize("model", ["dense:t5x:", "hybrid:dense:t5x:"])
+def test_a_dense_t5x_model_is_checked_before_extraction(tmp_path, monkeypatch, model):
   root = write_tree(tmp_path / "src", {"m.py": "def f():\n  pass\n"})
   (tmp_path / "no_checkpoint").mkdir()
 
@@ -576,5 +580,86 @@ def test_a_dense_t5x_model_is_checked_before_extraction(tmp_path, monkeypatch):
   # No checkpoint and no config.gin: T5X's loader names the missing file (or, without T5X,
   # the load names the missing package); either way before any file is parsed.
   with pytest.raises((FileNotFoundError, RuntimeError), match="config.gin|T5X"):
-    index_lib.build(root, str(tmp_path / "index"), f"dense:t5x:{tmp_path}/no_checkpoint",
+    index_lib.build(root, str(tmp_path / "index"), f"{model}{tmp_path}/no_checkpoint",
                     progress=False)
+
+
+# BM25 and the hash stand-in disagree on "read json config file": BM25 ranks first the function
+# whose docstring repeats the words (the hash embeds code without docstrings: describe_formats
+# shares nothing with the query there), the hash the one whose code reads JSON config.
+HYBRID_TREE = {
+    **SEARCH_TREE,
+    "pkg/settings.py": textwrap.dedent('''\
+        def load_config(config_path):
+          """Reads the JSON config file at config_path."""
+          with open(config_path) as f:
+            return json.loads(f.read())
+        '''),
+    "pkg/formats.py": textwrap.dedent('''\
+        def describe_formats():
+          """Read about each config file format: json config file,
+          yaml config file, ini config file."""
+          return sorted(FORMATS)
+        '''),
+    "pkg/io.py": "def write_file(file, text):\n  file.write(text)\n",
+    "pkg/util.py": "def read_json(text):\n  return json.loads(text)\n",
+}
+
+
+def _key(fn: dict) -> tuple:
+  return fn["path"], fn["line"], fn["qualname"]
+
+
+def test_hybrid_fuses_the_bm25_and_dense_rankings_of_every_function(tmp_path):
+  root = write_tree(tmp_path / "src", HYBRID_TREE)
+  index_dir = str(tmp_path / "hybrid")
+  built = cli("index", root, f"--index_dir={index_dir}", "--model=hybrid:hash", cwd=tmp_path)
+  assert built.returncode == 0, built.stderr
+  assert "(--model=hybrid:dense:hash)" in built.stdout  # the one spelling the manifest keeps
+  with open(os.path.join(index_dir, index_lib.MANIFEST)) as f:
+    manifest = json.load(f)
+  assert manifest["model"] == "hybrid:dense:hash" and manifest["dim"] == 256
+  data_dir = os.path.join(index_dir, manifest["data"])
+  assert {index_lib.BM25_DIR, index_lib.FAISS_FILE} <= set(os.listdir(data_dir))
+
+  # The two rankings on their own, from a bm25 and a dense:hash index of the same tree.
+  query = "read json config file"
+  separate = {}
+  for model in ("bm25", "dense:hash"):
+    index_lib.build(root, str(tmp_path / model.replace(":", "_")), model, progress=False)
+    searcher = index_lib.Searcher(str(tmp_path / model.replace(":", "_")))
+    separate[model] = {_key(fn): score for score, fn in searcher.search(query, 100)}
+  rows = [_key(fn) for fn in searcher.functions]
+  assert len(rows) == manifest["functions"] == 9
+  assert max(separate["bm25"], key=separate["bm25"].get)[2] == "describe_formats"
+  assert max(separate["dense:hash"], key=separate["dense:hash"].get)[2] == "load_config"
+  bm25 = np.array([separate["bm25"].get(r, 0.0) for r in rows])  # left out: no shared word
+  dense = np.array([separate["dense:hash"][r] for r in rows])
+  fused = retrieval.reciprocal_rank_fusion(bm25, dense)
+  expected = sorted(range(len(rows)), key=lambda i: (-fused[i], i))  # ties in row order
+
+  asked = cli("query", query, "--json", "-k", "4", "--model=hybrid:dense:hash",
+              f"--index_dir={index_dir}", cwd=tmp_path)
+  assert asked.returncode == 0, asked.stderr
+  out = json.loads(asked.stdout)
+  assert out["model"] == "hybrid:dense:hash"
+  assert [_key(r) for r in out["results"]] == [rows[i] for i in expected[:4]]
+  assert [r["score"] for r in out["results"]] == pytest.approx(
+      [fused[i] for i in expected[:4]], rel=1e-6)
+  assert out["results"][0]["qualname"] == "load_config"  # 2nd by BM25, 1st by the hash
+
+  # The same index asked with another model: one line naming the reindex command.
+  wrong = cli("query", query, "--model=bm25", f"--index_dir={index_dir}", cwd=tmp_path)
+  assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1, wrong.stderr
+  assert "was built with --model=hybrid:dense:hash" in wrong.stderr
+  assert (f"python -m code_t5.search index {root} --index_dir={index_dir} --model=bm25"
+          in wrong.stderr)
+
+
+def test_hybrid_with_a_missing_checkpoint_fails_before_extraction(tmp_path):
+  root = write_tree(tmp_path / "src", HYBRID_TREE)
+  result = cli("index", root, f"--model=hybrid:t5x:{tmp_path}/missing", cwd=tmp_path)
+  assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+  assert f"--model=hybrid:dense:t5x:{tmp_path}/missing: no such checkpoint" in result.stderr
+  assert "extracting" not in result.stderr and "Traceback" not in result.stderr
+  assert not os.path.exists(os.path.join(root, index_lib.INDEX_DIR_NAME))

@@ -13,15 +13,19 @@ symlinks leading out of DIR and files that do not decode or parse are counted by
 summary. Hidden folders (.git, .venv) and __pycache__ are not walked.
 
 Models: `bm25` (default; words with identifiers split, so "read file" meets `read_file`),
-`dense:t5x:<checkpoint_dir>` (a dual encoder, code_t5.train.dual_encoder) and `dense:hash` (a
-stand-in, not a model: hashed sub-words, for trying the dense path without T5X).
+`dense:t5x:<checkpoint_dir>` (a dual encoder, code_t5.train.dual_encoder), `dense:hash` (a
+stand-in, not a model: hashed sub-words, for trying the dense path without T5X), and
+`hybrid:dense:t5x:<checkpoint_dir>` / `hybrid:dense:hash` (short: `hybrid:t5x:<dir>`,
+`hybrid:hash`): both indexes from one extraction, each query ranked by reciprocal-rank fusion of
+the BM25 and the dense ranking of every function (1 / (60 + rank) each, as the evaluation's
+hybrid), the fused score shown. A dense model is loaded before any file is parsed.
 
 The index folder holds manifest.json (model, count, source root, format) and one data folder
 (functions.jsonl, one row per function, files.json with the size and modification time of each
-file indexed, plus the bm25s or faiss index); a new index is written beside the old one and
-replaces it only once complete, by rewriting the manifest atomically. `query` looks for
-.code_t5_search in the current folder and its parents unless given --index_dir; it refuses a
-damaged index, and warns when a file of a result changed since indexing, each time naming the
+file indexed, plus the bm25s index, the faiss index or both); a new index is written beside the
+old one and replaces it only once complete, by rewriting the manifest atomically. `query` looks
+for .code_t5_search in the current folder and its parents unless given --index_dir; it refuses
+a damaged index, and warns when a file of a result changed since indexing, each time naming the
 file and the command that re-indexes.
 """
 import argparse
@@ -150,7 +154,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                      f"DIR/{index_lib.INDEX_DIR_NAME}); an existing index is replaced once "
                      "the new one is complete")
   index.add_argument("--model", default="bm25", help="bm25 (default), dense:t5x:<checkpoint "
-                     "dir> (a dual encoder) or dense:hash (a stand-in, not a model)")
+                     "dir> (a dual encoder), dense:hash (a stand-in, not a model), or "
+                     "hybrid:<dense model> (e.g. hybrid:dense:t5x:<dir>): BM25 and the dense "
+                     "model fused by reciprocal rank")
   index.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                      help="leave out folders whose name or path under DIR matches (repeatable,"
                      " e.g. --exclude=site-packages)")

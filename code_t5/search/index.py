@@ -1,10 +1,12 @@
-"""The code search index: build it from a source tree (extraction, then BM25 or a dense
-encoder with faiss), load it, answer a query, notice files changed since indexing.
+"""The code search index: build it from a source tree (extraction, then BM25, a dense
+encoder with faiss, or both for the hybrid), load it, answer a query, notice files changed
+since indexing.
 
 The index folder holds manifest.json (model, count, source root, format) and one data folder
 (functions.jsonl, one row per function, files.json with the size and modification time of each
-file indexed, plus the bm25s or faiss index); a new index is written beside the old one and
-replaces it only once complete, by rewriting the manifest atomically.
+file indexed, plus the bm25s index, the faiss index or, for a hybrid, both); a new index is
+written beside the old one and replaces it only once complete, by rewriting the manifest
+atomically.
 """
 import collections
 import json
@@ -85,13 +87,35 @@ def load_encoder(spec: str):
   raise ValueError(f"--model=dense:{spec}: expected dense:hash or dense:t5x:<checkpoint_dir>.")
 
 
+MODELS_HINT = ("bm25, dense:hash, dense:t5x:<checkpoint_dir>, hybrid:dense:hash or "
+               "hybrid:dense:t5x:<checkpoint_dir>")
+
+
 def normalise_model(spec: str) -> str:
-  """The model spec as recorded in the manifest (a checkpoint path made absolute)."""
+  """The model spec as recorded in the manifest: a checkpoint path made absolute, and a hybrid
+  always spelled hybrid:dense:... (hybrid:hash and hybrid:t5x:<dir> are accepted for it)."""
   if spec == "bm25" or spec == "dense:hash":
     return spec
   if spec.startswith("dense:t5x:") and len(spec) > len("dense:t5x:"):
     return "dense:t5x:" + os.path.abspath(spec[len("dense:t5x:"):])
-  raise ValueError(f"--model={spec}: expected bm25, dense:hash or dense:t5x:<checkpoint_dir>.")
+  if spec.startswith("hybrid:"):
+    dense = spec[len("hybrid:"):]
+    dense = dense if dense.startswith("dense:") else "dense:" + dense
+    if dense == "dense:hash" or (dense.startswith("dense:t5x:") and
+                                 len(dense) > len("dense:t5x:")):
+      return "hybrid:" + normalise_model(dense)
+  raise ValueError(f"--model={spec}: expected {MODELS_HINT}.")
+
+
+def dense_model(model: str) -> Optional[str]:
+  """The dense part (dense:...) of a normalised model, None for bm25."""
+  if model.startswith("hybrid:"):
+    return model[len("hybrid:"):]
+  return model if model.startswith("dense:") else None
+
+
+def uses_bm25(model: str) -> bool:
+  return model == "bm25" or model.startswith("hybrid:")
 
 
 def bm25_text(fn: source_functions.Function) -> str:
@@ -158,11 +182,12 @@ def build(root: str, index_dir: Optional[str] = None, model: str = "bm25",
   model = normalise_model(model)
   index_dir = os.path.abspath(index_dir or default_index_dir(root))
   _check_index_dir(index_dir)
-  if model.startswith("dense:t5x:") and not os.path.exists(model[len("dense:t5x:"):]):
+  dense = dense_model(model)
+  if dense and dense.startswith("dense:t5x:") and not os.path.exists(dense[len("dense:t5x:"):]):
     raise ValueError(f"--model={model}: no such checkpoint or model folder.")
   # The model is loaded (checkpoint found, config read, weights restored) before the
   # extraction, so a wrong --model fails in seconds, not after parsing the whole tree.
-  encoder = load_encoder(model[len("dense:"):]) if model.startswith("dense:") else None
+  encoder = load_encoder(dense[len("dense:"):]) if dense else None
   # Stamps first: a file changed while it is parsed then reads as stale, never as fresh.
   stamps = {path: _stamp(os.path.join(root, path))
             for path in source_functions.source_files(root, exclude, index_dir)}
@@ -184,13 +209,13 @@ def build(root: str, index_dir: Optional[str] = None, model: str = "bm25",
     atomic.write_json(os.path.join(data_dir, STAMPS),
                       {path: stamps.get(path) for path in sorted({fn.path for fn in fns})})
     dim = None
-    if encoder is None:
+    if uses_bm25(model):
       import tqdm  # pylint: disable=g-import-not-at-top
       words = [retrieval.bm25_words(bm25_text(fn))
                for fn in tqdm.tqdm(fns, desc="tokenizing", unit="fn", disable=not progress)]
       retrieval.bm25_index(words).save(
           os.path.join(data_dir, BM25_DIR), show_progress=False)
-    else:
+    if encoder is not None:
       emb = _embed_code(encoder, [dense_text(fn) for fn in fns], progress)
       dim = emb.shape[1]
       retrieval.Index.build(emb).save(os.path.join(data_dir, FAISS_FILE))
@@ -246,7 +271,8 @@ class DamagedIndex(ValueError):
 
 
 class Searcher:
-  """A loaded index: the function rows and a bm25s retriever or a faiss index + encoder."""
+  """A loaded index: the function rows and a bm25s retriever, a faiss index + encoder, or
+  both (a hybrid)."""
 
   def __init__(self, index_dir: str, model: Optional[str] = None):
     path = os.path.join(index_dir, MANIFEST)
@@ -283,25 +309,31 @@ class Searcher:
       self._damaged(path, f"its data folder {data!r} is missing")
     self.functions = self._read_rows(os.path.join(data_dir, METADATA))
     self.stamps = self._read_stamps(os.path.join(data_dir, STAMPS))
+    dense = dense_model(self.model)
     try:
-      if self.model == "bm25":
+      if uses_bm25(self.model):
         import bm25s  # pylint: disable=g-import-not-at-top
         where = os.path.join(data_dir, BM25_DIR)
         self.bm25 = bm25s.BM25.load(where, show_progress=False)
         self._check_bm25(where)
-      else:
+      if dense:
         where = os.path.join(data_dir, FAISS_FILE)
         self.index = retrieval.Index.load(where)
         if len(self.index) != len(self.functions) or self.index.index.d != self.manifest["dim"]:
           self._damaged(where, f"{len(self.index)} vectors of {self.index.index.d} "
                         f"dimensions for {len(self.functions)} functions of "
                         f"{self.manifest['dim']}")
+        if uses_bm25(self.model):
+          # The hybrid scores every row: one matrix product, where a faiss search for all
+          # rows would also sort them (twice the time on 58k functions).
+          self.vectors = self.index.index.reconstruct_n(0, len(self.index))
+          self.index = None
     except DamagedIndex:
       raise
     except Exception as e:  # pylint: disable=broad-except  (any unreadable file: rebuild)
       self._damaged(where, f"unreadable ({type(e).__name__}: {str(e)[:200]})")
-    if self.model != "bm25":
-      self.encoder = load_encoder(self.model[len("dense:"):])
+    if dense:
+      self.encoder = load_encoder(dense[len("dense:"):])
     self._warned = set()
 
   def _damaged(self, path: str, problem: str) -> None:
@@ -363,19 +395,40 @@ class Searcher:
             f"`{reindex_command(self.manifest, self.index_dir)}`.", file=sys.stderr)
     return changed
 
+  def _bm25_scores(self, query: str) -> np.ndarray:
+    """BM25 score of every row (all 0 when no word of the query is indexed)."""
+    words = [w for w in retrieval.bm25_words(query) if w in self.bm25.vocab_dict]
+    if not words:
+      return np.zeros(len(self.functions))
+    return np.asarray(self.bm25.get_scores(words), np.float64)
+
+  def _dense_scores(self, query: str) -> np.ndarray:
+    """Inner product of the query with every row."""
+    q = np.asarray(self.encoder.embed_queries([query]), np.float32)
+    return (self.vectors @ q[0]).astype(np.float64)
+
   def search(self, query: str, k: int = 10) -> list[tuple[float, dict]]:
     """(score, function row), best first; ties in row order. BM25 leaves out rows that share
-    no word with the query."""
+    no word with the query. A hybrid's score is the reciprocal-rank fusion of the BM25 and
+    dense rankings of every row (retrieval.reciprocal_rank_fusion, as the evaluation's
+    hybrid:<model> computes it), so its top k are exactly the fused top k: no candidate pool
+    is cut: BM25 scores every row anyway, and so does the dense model, as a flat faiss index
+    would."""
     k = min(k, len(self.functions))
     if self.model == "bm25":
-      words = [w for w in retrieval.bm25_words(query) if w in self.bm25.vocab_dict]
-      if not words:
-        return []
-      scores = self.bm25.get_scores(words)
-      top = np.argpartition(-scores, k - 1)[:k]
-      top = top[np.lexsort((top, -scores[top]))]
-      return [(float(scores[i]), self.functions[i]) for i in top if scores[i] > 0]
+      scores = self._bm25_scores(query)
+      return [(float(scores[i]), self.functions[i]) for i in _top(scores, k) if scores[i] > 0]
+    if uses_bm25(self.model):
+      scores = retrieval.reciprocal_rank_fusion(self._bm25_scores(query),
+                                                self._dense_scores(query))
+      return [(float(scores[i]), self.functions[i]) for i in _top(scores, k)]
     q = np.asarray(self.encoder.embed_queries([query]), np.float32)
     scores, ids = self.index.search(q, k)
     return [(float(s), self.functions[i]) for s, i in zip(scores[0], ids[0])
             if 0 <= i < len(self.functions)]
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+  """The rows of the k highest scores, best first, ties in row order."""
+  top = np.argpartition(-scores, k - 1)[:k]
+  return top[np.lexsort((top, -scores[top]))]
