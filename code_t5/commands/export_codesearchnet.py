@@ -3,6 +3,8 @@
   python scripts/export_codesearchnet.py --from_disk=~/csn     # *.jsonl[.gz], HF schema
   python scripts/export_codesearchnet.py --languages=python,go # Hugging Face code_search_net
   python scripts/export_codesearchnet.py --from_source_tree=/usr/lib/python3.11  # no download
+  python scripts/export_codesearchnet.py --from_source_tree=/usr/lib/python3.11 \
+      --extra_train_tree=$VIRTUAL_ENV/lib/python3.11/site-packages  # more training pairs
 
 Writes <lang>/{train,validation,test}.jsonl and codesearchnet_summary.json to
 $CODE_T5_DATA_DIR/codesearchnet. Rows with no code or no docstring tokens are counted in the
@@ -27,6 +29,10 @@ def main(argv=None) -> int:
   parser.add_argument("--from_source_tree", help="a local Python source tree: its documented "
                       "functions become (docstring, code) pairs, split 80/10/10 by top-level "
                       "folder, with CodeSearchNet's filters (a dev dataset, no download)")
+  parser.add_argument("--extra_train_tree", action="append", default=[],
+                      help="another Python source tree whose documented functions are added to "
+                      "the train split only, minus any whose code or docstring is in the "
+                      "validation or test split (repeatable)")
   parser.add_argument("--languages", help="comma-separated subset of "
                       f"{','.join(codesearchnet.LANGUAGES)} (default: all; from disk, those "
                       "found)")
@@ -40,7 +46,9 @@ def main(argv=None) -> int:
     languages = [x.strip() for x in args.languages.split(",")] if args.languages else None
     summary = codesearchnet.export(out_dir, args.from_disk and os.path.expanduser(args.from_disk),
                                    languages, args.from_source_tree and
-                                   os.path.expanduser(args.from_source_tree))
+                                   os.path.expanduser(args.from_source_tree),
+                                   extra_train_trees=[os.path.expanduser(t) for t in
+                                                      args.extra_train_tree])
     print(f"\nExported CodeSearchNet from {summary['source']} to {out_dir} in "
           f"{time.time() - start:.1f} s")
     print(f"{'language':<12}{'split':<12}{'rows':>10}  skipped")

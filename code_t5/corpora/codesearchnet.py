@@ -12,18 +12,25 @@ under the chosen folder:
   codesearchnet_summary.json             rows per language and split, skipped rows by reason
                                          (empty_code, empty_docstring_tokens; from a tree
                                          also short_docstring, short_function,
-                                         test_function, special_method), rows of
+                                         test_function, special_method; from extra
+                                         training trees also overlaps_held_out), rows of
                                          languages left out by --languages
+
+Extra training trees (`extra_train_trees`) add pairs to `train` only, for a model that needs
+more than one tree gives: every documented function of those trees (same filters), except
+those whose code or docstring also appears, whitespace aside, in the validation or test split,
+so the held-out split stays unseen (vendored copies of the standard library are common).
 """
 import contextlib
 import glob
 import gzip
+import itertools
 import json
 import os
 import re
 import sys
 import tokenize
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, Sequence
 
 import tqdm
 
@@ -155,6 +162,17 @@ def _read_source_tree(root: str, splits: dict[str, float]
            row)
 
 
+def _held_out_keys(out: dict) -> tuple[str, str]:
+  return (" ".join(out["code"].split()), " ".join(out["docstring"].split()).lower())
+
+
+def _extra_train_rows(trees: Sequence[str]) -> Iterator[tuple[str, str, dict]]:
+  for tree in trees:
+    for where, _, row in _read_source_tree(tree, {"train": 1.0}):
+      row["_extra"] = True
+      yield f"{tree}:{where}", "train", row
+
+
 def _tokens(row: dict, key: str, where: str) -> str:
   tokens = row[key]
   if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
@@ -194,10 +212,11 @@ def _split(row: dict, where: str) -> str:
 
 def export(out_dir: str, from_disk: Optional[str] = None,
            languages: Optional[Iterable[str]] = None, from_source_tree: Optional[str] = None,
-           splits: Optional[dict[str, float]] = None) -> dict:
+           splits: Optional[dict[str, float]] = None,
+           extra_train_trees: Sequence[str] = ()) -> dict:
   """Writes the files above for `languages` (default: all six from the hub; from disk, those
-  found); returns the summary (also written as codesearchnet_summary.json). Nothing is
-  replaced unless the whole export succeeds."""
+  found), plus the training pairs of `extra_train_trees`; returns the summary (also written as
+  codesearchnet_summary.json). Nothing is replaced unless the whole export succeeds."""
   wanted = tuple(languages) if languages else None
   unknown = sorted(set(wanted or ()) - set(LANGUAGES))
   if unknown:
@@ -211,6 +230,12 @@ def export(out_dir: str, from_disk: Optional[str] = None,
     rows, total = _read_disk(from_disk), None
   else:
     rows, total = _read_hub(wanted or LANGUAGES)
+  for tree in extra_train_trees:
+    if not os.path.isdir(tree):
+      raise FileNotFoundError(f"--extra_train_tree={tree}: not a folder.")
+  if extra_train_trees:  # read after the main source, whose held-out keys they are checked on
+    rows, total = itertools.chain(rows, _extra_train_rows(extra_train_trees)), None
+  held_out: set = set()
   counts, skipped, not_selected, writers = {}, {}, {}, {}
   with contextlib.ExitStack() as stack:
 
@@ -237,6 +262,10 @@ def export(out_dir: str, from_disk: Optional[str] = None,
         not_selected[lang] = not_selected.get(lang, 0) + 1
         continue
       f = writer(lang, split)
+      if not reason and split != "train":
+        held_out.update(_held_out_keys(out))
+      elif not reason and row.get("_extra") and not held_out.isdisjoint(_held_out_keys(out)):
+        reason = "overlaps_held_out"
       if reason:
         skipped[lang][split][reason] = skipped[lang][split].get(reason, 0) + 1
         continue
@@ -249,6 +278,7 @@ def export(out_dir: str, from_disk: Optional[str] = None,
     if not counts:
       raise ValueError(f"{from_disk}: no CodeSearchNet rows in its files.")
   summary = {"source": from_disk or f"huggingface hub: {HUB_NAME}",
+             "extra_train_trees": list(extra_train_trees),
              "languages": {lang: counts[lang] for lang in sorted(counts)},
              "skipped": {lang: skipped[lang] for lang in sorted(skipped)},
              "not_selected_languages": not_selected}
