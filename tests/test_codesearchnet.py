@@ -247,3 +247,40 @@ def test_export_from_a_local_source_tree_applies_codesearchnet_filters(tmp_path)
   assert clamp["docstring_tokens"] == "Limit a value to the range between low and high ."
   assert clamp["url"].endswith("mathx/__init__.py#L1-L4") and clamp["repo"].endswith("/mathx")
   assert rows["Splitter.split_words"]["code"].startswith("    def split_words(self, text):")
+
+
+def test_extra_train_trees_add_training_pairs_but_never_held_out_ones(tmp_path):
+  for rel, text in SOURCE_TREE.items():
+    (tmp_path / "tree" / rel).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "tree" / rel).write_text(text.lstrip("\n"))
+  extra = tmp_path / "extra"
+  # A vendored copy of a held-out function (other whitespace), one with its docstring only,
+  # and one new function.
+  (extra / "vendored").mkdir(parents=True)
+  (extra / "vendored" / "copy.py").write_text(
+      SOURCE_TREE["mathx/__init__.py"].lstrip("\n").replace("    return max", "    return  max"))
+  (extra / "other").mkdir()
+  (extra / "other" / "mod.py").write_text('''
+def limit(v, lo, hi):
+    """Limit a value to the range between low and high."""
+    return lo if v < lo else hi if v > hi else v
+
+
+def join_words(words, sep):
+    """Join the words with the separator between them."""
+    out = sep.join(words)
+    return out
+'''.lstrip("\n"))
+  out = tmp_path / "out"
+  summary = codesearchnet.export(str(out), from_source_tree=str(tmp_path / "tree"),
+                                 splits={"train": 0.0, "validation": 0.0, "test": 1.0},
+                                 extra_train_trees=[str(extra)])
+  counts, skipped = summary["languages"]["python"], summary["skipped"]["python"]
+  assert counts["test"] == 2  # clamp, Splitter.split_words: all held out
+  train = {r["func_name"] for r in codesearchnet.read_split(str(out), "python", "train")}
+  assert train == {"join_words"}
+  assert skipped["train"]["overlaps_held_out"] == 2  # the copy of clamp, and limit
+  assert summary["extra_train_trees"] == [str(extra)]
+  with pytest.raises(FileNotFoundError, match="--extra_train_tree=.*not a folder"):
+    codesearchnet.export(str(out), from_source_tree=str(tmp_path / "tree"),
+                         extra_train_trees=[str(tmp_path / "missing")])
