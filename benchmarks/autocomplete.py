@@ -1,0 +1,226 @@
+"""Autocomplete quality: the CPU recipe's model against the n-gram baseline and a constant server,
+replayed on the same held-out files of the dev dataset in one run.
+
+  python scripts/make_dev_dataset.py && python scripts/train_vocab.py    # once
+  python benchmarks/autocomplete.py --model_dir=/tmp/autocomplete [--files=12 --max_words=200]
+
+Trains code_t5/gin_configs/t5x/autocomplete_cpu.gin into --model_dir unless it already holds a
+checkpoint (then that run is loaded), serves it with `--model=t5x:DIR` (beam search, stopping at
+the end of the line) and the word n-gram built from the dev dataset's train split with
+`--model=ngram:DIR`, each behind `python -m code_t5.autocomplete.server`, and replays the test
+split's files against both with scripts/eval_autocomplete.py (the strict protocol). A server
+that ignores its input is replayed on the same files, in process. Writes results/autocomplete.json
+and the table between the autocomplete markers of benchmarks/README.md.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import common  # benchmarks/common.py: run as `python benchmarks/<name>.py`
+from code_t5 import paths
+from code_t5.autocomplete import replay
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GIN = "code_t5/gin_configs/t5x/autocomplete_cpu.gin"
+CONSTANT = ['= self.get("None", (1, 0)):', "return", "if not", "in"]
+README = os.path.join(ROOT, "benchmarks", "README.md")
+BEGIN, END = "<!-- autocomplete:begin -->", "<!-- autocomplete:end -->"
+
+
+def split_files(language: str, split: str, out_dir: str) -> list[str]:
+  """Writes the prepared dev dataset's `split` files of `language` as plain files."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  shards = sorted(glob.glob(os.path.join(paths.flcc_dir(dev=True), language,
+                                         f"{split}.tfrecord-*")))
+  if not shards:
+    raise FileNotFoundError(f"{paths.flcc_dir(dev=True)}/{language}: no {split} shards; run "
+                            "python scripts/make_dev_dataset.py first.")
+  spec = {"text": tf.io.FixedLenFeature([], tf.string),
+          "path": tf.io.FixedLenFeature([], tf.string)}
+  os.makedirs(out_dir, exist_ok=True)
+  written = []
+  for i, record in enumerate(tf.data.TFRecordDataset(shards)):
+    example = tf.io.parse_single_example(record, spec)
+    name = os.path.basename(example["path"].numpy().decode())
+    path = os.path.join(out_dir, f"{i:05d}_{name}")
+    with open(path, "wb") as f:
+      f.write(example["text"].numpy())
+    written.append(path)
+  return written
+
+
+def latest_checkpoint(model_dir: str) -> str | None:
+  steps = [int(m.group(1)) for p in glob.glob(os.path.join(model_dir, "checkpoint_*"))
+           if (m := re.fullmatch(r"checkpoint_(\d+)", os.path.basename(p)))]
+  return os.path.join(model_dir, f"checkpoint_{max(steps)}") if steps else None
+
+
+def train(model_dir: str, gin_file: str = GIN) -> float:
+  """Runs the recipe `gin_file` into `model_dir`; returns the seconds it took."""
+  start = time.time()
+  subprocess.run([sys.executable, "-m", "t5x.train", f"--gin_file={gin_file}",
+                  f"--gin.MODEL_DIR='{model_dir}'"], cwd=ROOT, check=True)
+  return time.time() - start
+
+
+def learning_curve(model_dir: str) -> list[dict]:
+  """Validation loss per token at each evaluation of the training run (T5X's summaries)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  curve = {}
+  for events in glob.glob(os.path.join(model_dir, "training_eval", "*", "events.*")):
+    for event in tf.compat.v1.train.summary_iterator(events):
+      for value in event.summary.value:
+        if value.tag in ("loss_per_all_target_tokens", "accuracy"):
+          number = float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") \
+              else value.simple_value
+          curve.setdefault(event.step, {})[value.tag] = round(number, 4)
+  return [{"step": step, **values} for step, values in sorted(curve.items())]
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def replay_server(model: str, files_dir: str, args) -> dict:
+  """Starts the server for `model`, replays the files with eval_autocomplete.py, stops it."""
+  port = free_port()
+  url = f"http://127.0.0.1:{port}"
+  server = subprocess.Popen([sys.executable, "-m", "code_t5.autocomplete.server",
+                             f"--model={model}", f"--port={port}"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  try:
+    import httpx  # pylint: disable=g-import-not-at-top
+    deadline = time.time() + 600
+    while True:
+      if server.poll() is not None:
+        raise RuntimeError(f"--model={model}: the server exited: {server.stderr.read()[-2000:]}")
+      try:
+        if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+          break
+      except httpx.HTTPError:
+        pass
+      if time.time() > deadline:
+        raise RuntimeError(f"--model={model}: the server did not start in 10 minutes.")
+      time.sleep(1)
+    start = time.time()
+    out = subprocess.run(
+        [sys.executable, "scripts/eval_autocomplete.py", url, files_dir,
+         f"--files={args.files}", f"--max_words={args.max_words}", f"--k={args.k}",
+         f"--seed={args.seed}"], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
+    report = json.loads(out)
+    report["replay_seconds"] = round(time.time() - start, 1)
+    return report
+  finally:
+    server.terminate()
+    server.wait(30)
+
+
+def replay_constant(files_dir: str, args) -> dict:
+  """The constant server, on the files eval_autocomplete.py picks (same seed, same sample)."""
+  import random  # pylint: disable=g-import-not-at-top
+  all_paths = sorted(glob.glob(os.path.join(files_dir, "**", "*.py"), recursive=True))
+  picked = random.Random(args.seed).sample(all_paths, min(args.files, len(all_paths)))
+
+  def files():
+    for path in picked:
+      with open(path, encoding="utf-8", errors="replace") as f:
+        yield path, f.read()
+
+  return replay.replay(lambda text: CONSTANT, files(), max_words=args.max_words)
+
+
+def row(name: str, report: dict) -> dict:
+  after, cut = report["after_header"], report["task_cut"]
+  return {"model": name, "queries": report["queries"],
+          "exact next word": round(report["exact_next_word"], 3),
+          "EM": report["full_line_exact_match"], "edit sim": report["full_line_edit_similarity"],
+          "after header: exact next word": round(after["exact_next_word"], 3),
+          "after header: EM": after["full_line_exact_match"],
+          "after header: edit sim": after["full_line_edit_similarity"],
+          "task cut: EM / edit sim": f"{cut['full_line_exact_match']} / "
+                                     f"{cut['full_line_edit_similarity']}",
+          "lenient accuracy (seed's)": round(report["accuracy"], 3)}
+
+
+def markdown(rows: list[dict], extra: dict) -> str:
+  columns = list(rows[0])
+  lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+  lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+  curve = ", ".join(f"{p['step']}: {p.get('loss_per_all_target_tokens')}"
+                    for p in extra["learning_curve"])
+  return "\n".join([
+      BEGIN,
+      f"`python benchmarks/autocomplete.py {extra['command']}` ({extra['date']}, "
+      f"{extra['machine']['cpus']} CPUs): {extra['files']} files of the dev dataset's test split "
+      f"(seed {extra['seed']}, at most {extra['max_words']} words each, k = {extra['k']}); the "
+      "n-gram built from the train split's files. Strict protocol (README.md, 'Replay'): EM and "
+      "edit similarity are CodeXGLUE's line-level metrics (0-100).",
+      "", *lines, "",
+      f"Model: `{GIN}` ({extra['train']}); validation loss per token by step: {curve}.",
+      END])
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--model_dir", required=True,
+                      help="T5X run of the recipe; trained here when it holds no checkpoint")
+  parser.add_argument("--files", type=int, default=12)
+  parser.add_argument("--max_words", type=int, default=200)
+  parser.add_argument("--k", type=int, default=4)
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--out_dir", default=os.path.join(os.path.dirname(__file__), "results"))
+  parser.add_argument("--no_readme", action="store_true", help="do not rewrite benchmarks/README.md")
+  args = parser.parse_args()
+  model_dir = os.path.abspath(args.model_dir)
+  if latest_checkpoint(model_dir):
+    trained = f"loaded from {model_dir}, {os.path.basename(latest_checkpoint(model_dir))}"
+  else:
+    trained = f"trained here in {train(model_dir) / 60:.1f} min"
+  work = tempfile.mkdtemp(prefix="autocomplete_bench_")
+  held_out, ngram_dir = os.path.join(work, "test"), os.path.join(work, "train")
+  split_files("python", "test", held_out)
+  split_files("python", "train", ngram_dir)
+  reports = {"ngram": replay_server(f"ngram:{ngram_dir}", held_out, args),
+             "t5x": replay_server(f"t5x:{model_dir}", held_out, args),
+             "constant": replay_constant(held_out, args)}
+  rows = [row("word n-gram (train split)", reports["ngram"]),
+          row("decoder-only, autocomplete_cpu.gin (beam search)", reports["t5x"]),
+          row("constant server (ignores its input)", reports["constant"])]
+  extra = {"command": f"--model_dir={args.model_dir} --files={args.files} "
+                      f"--max_words={args.max_words} --k={args.k} --seed={args.seed}",
+           "date": time.strftime("%Y-%m-%d"), "machine": common.machine(),
+           "files": reports["ngram"]["files"], "seed": args.seed, "max_words": args.max_words,
+           "k": args.k, "train": trained, "learning_curve": learning_curve(model_dir),
+           "replay_seconds": {k: r.get("replay_seconds") for k, r in reports.items()}}
+  result = common.report("autocomplete", rows, args.out_dir, extra)
+  print(json.dumps(extra["learning_curve"]))
+  if not args.no_readme:
+    write_section(markdown(rows, {**extra, "machine": result["machine"]}), BEGIN, END,
+                  "Autocomplete quality")
+
+
+def write_section(table: str, begin: str, end: str, title: str) -> None:
+  """Replaces the text between `begin` and `end` in benchmarks/README.md (a new section at the
+  end the first time)."""
+  with open(README, encoding="utf-8") as f:
+    text = f.read()
+  if begin in text:
+    text = text[:text.index(begin)] + table + text[text.index(end) + len(end):]
+  else:
+    text = text.rstrip("\n") + f"\n\n## {title}\n\n" + table + "\n"
+  with open(README, "w", encoding="utf-8") as f:
+    f.write(text)
+
+
+if __name__ == "__main__":
+  main()
