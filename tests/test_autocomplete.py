@@ -80,6 +80,45 @@ def test_bad_requests_get_json_422(client, body):
   assert isinstance(detail, str) and 0 < len(detail) < 200 and "ECHO" not in detail
 
 
+def test_the_ngram_model_refuses_a_sampling_temperature(client):
+  for body in ({"text": "import ", "k": 2, "temperature": 0.0}, {"text": "import ", "k": 2}):
+    assert client.post("/autocomplete", json=body).json() == {"result": ["os", "sys"]}
+  response = client.post("/autocomplete", json={"text": "import ", "temperature": 0.5})
+  assert response.status_code == 422 and response.json() == {
+      "detail": "temperature: the ngram model is deterministic; send 0 or leave it out"}
+
+
+def _write_t5x_style_export(path) -> None:
+  """A SavedModel with the T5X export's signature: text_batch -> completions, scores."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+  class Export(tf.Module):
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def serve(self, text_batch):
+      rows = tf.shape(text_batch)[:1]
+      completions = tf.constant([[b"b()\nmore", b"a = 1", b"  "]])
+      scores = tf.constant([[-2.0, -1.0, -3.0]])  # not in order: the completer sorts
+      return {"output_0": tf.tile(completions, tf.concat([rows, [1]], 0)),
+              "output_1": tf.tile(scores, tf.concat([rows, [1]], 0))}
+
+  export = Export()
+  tf.saved_model.save(export, str(path / "1"), signatures={"serving_default": export.serve})
+
+
+def test_an_export_refuses_any_temperature_it_was_not_exported_with(tmp_path):
+  _write_t5x_style_export(tmp_path)
+  app = server_lib.create_app(server_lib.load_completer(f"savedmodel:{tmp_path}"))
+  with fastapi_testclient.TestClient(app) as c:
+    assert c.post("/autocomplete", json={"text": "x"}).json() == {"result": ["a = 1", "b()"]}
+    for temperature in (0.0, 0.6):
+      response = c.post("/autocomplete", json={"text": "x", "temperature": temperature})
+      detail = response.json()["detail"]
+      assert response.status_code == 422 and detail.startswith("temperature: an export fixes "
+                                                               "its decoding"), detail
+      assert "--model=t5x:" in detail and len(detail) < 200
+
+
 ECHO = "ECHO" * 10  # in each hostile body below; must never come back in an answer
 
 

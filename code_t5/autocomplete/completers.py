@@ -3,30 +3,41 @@
 A completer maps the text before the cursor to k suggestions, each the continuation up to the
 end of the line. `NGramCompleter` is a deterministic word n-gram model built from source files:
 the baseline a trained model has to beat, and the stand-in the server is tested with.
+`T5XCompleter` (code_t5.autocomplete.t5x_completer, needs T5X) decodes a checkpoint in JAX.
+
+Each completer says whether it honours a request's temperature: `temperature_error` gives the
+one-line reason it cannot (the server answers 422 with it), or None.
 """
 import collections
 import re
-from typing import Iterable, Protocol
+from typing import Iterable, Optional, Protocol
 
 _WORD = re.compile(r"\S+")
 
 
 class Completer(Protocol):
   name: str
+  supports_temperature: bool  # samples at a request's temperature > 0
 
   def complete(self, text: str, k: int, max_length: int, temperature: float) -> list[str]:
     ...
+
+  def temperature_error(self, temperature: float) -> Optional[str]:
+    """Asked only for requests that set temperature: None when this completer decodes at
+    `temperature` as asked, else why not, in one line."""
 
 
 class NGramCompleter:
   """Counts, for each run of up to `order - 1` words, the rest of the line that followed it.
 
   Suggestions back off from the longest context to shorter ones; ties are broken by text, so
-  the output is deterministic (temperature is ignored). Only the `keep` likeliest rests per
-  context and first character are kept, so a request costs the same on any corpus size.
+  the output is deterministic (a temperature above 0 is refused). Only the `keep` likeliest
+  rests per context and first character are kept, so a request costs the same on any corpus
+  size.
   """
 
   name = "ngram"
+  supports_temperature = False
 
   def __init__(self, texts: Iterable[str], order: int = 3, max_words: int = 8, keep: int = 32):
     self._order = order
@@ -71,6 +82,11 @@ class NGramCompleter:
           return suggestions
     return suggestions
 
+  def temperature_error(self, temperature: float) -> Optional[str]:
+    if temperature == 0:
+      return None
+    return "the ngram model is deterministic; send 0 or leave it out"
+
 
 class SavedModelCompleter:
   """A model exported as a TF SavedModel, run from Python (no TF Serving needed):
@@ -80,11 +96,13 @@ class SavedModelCompleter:
     first), so k > 1 gives up to BEAM_SIZE distinct suggestions, best first.
   - Mesh TF (`utils.run.mode='export_infer'`): `inputs` -> `outputs`, one continuation.
 
-  Decoding settings (temperature, number of completions) are fixed at export time; each
-  suggestion is cut at the end of its first line and at `max_length` characters.
+  Decoding settings (temperature, number of completions) are fixed at export time, so a
+  request that sets temperature is refused; each suggestion is cut at the end of its first
+  line and at `max_length` characters.
   """
 
   name = "savedmodel"
+  supports_temperature = False
 
   def __init__(self, export_dir: str):
     import glob  # pylint: disable=g-import-not-at-top
@@ -118,3 +136,8 @@ class SavedModelCompleter:
       if suggestion.strip() and suggestion not in suggestions:
         suggestions.append(suggestion)
     return suggestions[:k]
+
+  def temperature_error(self, temperature: float) -> Optional[str]:
+    del temperature  # even 0: the export samples at the temperature it was exported with
+    return ("an export fixes its decoding when exported; leave it out, re-export at another "
+            "one (T5X: --gin.TEMPERATURE=<t>) or serve the checkpoint with --model=t5x:<dir>")

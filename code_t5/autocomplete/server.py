@@ -9,7 +9,13 @@
 Limits: text up to 100,000 characters, k 1..20, max_length 1..512, temperature 0..2 (finite),
 a body of at most --max_body_bytes (default 1,000,000). `result` holds at most k suggestions,
 and fewer when the model has fewer distinct continuations: the n-gram baseline keeps 32 per
-context, a T5X export returns BEAM_SIZE (4) and a Mesh TF export one; none when nothing fits.
+context, a T5X checkpoint decodes about 2k, a T5X export returns BEAM_SIZE (4) and a Mesh TF export
+one; none when nothing fits.
+
+temperature: 0 (the default) gives the likeliest first, above 0 samples. A T5X checkpoint
+(--model=t5x:DIR) honours both: beam search at 0, sampling above. The n-gram model is
+deterministic and refuses above 0; an export fixes its decoding when exported and refuses any
+request that sets temperature (422, with the reason).
 
 Errors are JSON {"detail": "<one line>"} and never repeat the request: 413 for a body over the
 limit (answered from the Content-Length header, or as soon as a streamed body passes it, before
@@ -58,7 +64,8 @@ class AutocompleteRequest(pydantic.BaseModel):
   max_length: int = pydantic.Field(64, ge=1, le=MAX_LENGTH,
                                    description="most characters per suggestion")
   temperature: float = pydantic.Field(0.0, ge=0.0, le=2.0, allow_inf_nan=False, description=(
-      "0: most likely first; >0: sample (exports fix their decoding and ignore it)"))
+      "0: most likely first (t5x: beam search); >0: sample at this temperature (t5x: only; "
+      "ngram refuses >0, a savedmodel export refuses any value: decoding fixed at export)"))
 
 
 class AutocompleteResponse(pydantic.BaseModel):
@@ -241,6 +248,10 @@ def create_app(completer: completers.Completer,
       parsed = parse_request(await request.body())
     except BadRequest as e:
       return _error_response(e.status, str(e))
+    if "temperature" in parsed.model_fields_set and hasattr(completer, "temperature_error"):
+      problem = completer.temperature_error(parsed.temperature)
+      if problem:
+        return _error_response(422, f"temperature: {problem}")
     async with lock:
       result = await run_in_threadpool(completer.complete, parsed.text, parsed.k,
                                        parsed.max_length, parsed.temperature)
@@ -292,17 +303,21 @@ def read_ngram_texts(folder: str) -> tuple[list[str], collections.Counter]:
 
 def load_completer(spec: str) -> completers.Completer:
   """`ngram:DIR` builds the n-gram baseline from the source files under DIR;
-  `savedmodel:DIR` loads an exported model (T5X's t5x.export or Mesh TF's export_infer)."""
+  `savedmodel:DIR` loads an exported model (T5X's t5x.export or Mesh TF's export_infer);
+  `t5x:DIR` restores a decoder-only T5X checkpoint (a t5x.train model dir, for its newest
+  checkpoint, or one checkpoint_<step> folder) and decodes it in JAX."""
   kind, _, location = spec.partition(":")
-  if kind not in ("ngram", "savedmodel") or not location:
-    raise ValueError(f"--model={spec}: expected ngram:<folder of source files> or "
-                     "savedmodel:<export folder>.")
+  if kind not in ("ngram", "savedmodel", "t5x") or not location:
+    raise ValueError(f"--model={spec}: expected ngram:<folder of source files>, "
+                     "savedmodel:<export folder> or t5x:<model dir or checkpoint_<step> dir>.")
   if not os.path.isdir(location):
     what = "is not a folder" if os.path.exists(location) else "does not exist"
     raise FileNotFoundError(f"--model={spec}: the folder {location} {what}; give "
                             f"{kind}:<an existing folder>.")
   if kind == "savedmodel":
     return completers.SavedModelCompleter(location)
+  if kind == "t5x":
+    return _load_t5x(spec, location)
   texts, skipped = read_ngram_texts(location)
   counts = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items())) or "none"
   LOG.info("n-gram model: %d files read under %s (skipped: %s)", len(texts), location, counts)
@@ -312,11 +327,31 @@ def load_completer(spec: str) -> completers.Completer:
   return completers.NGramCompleter(texts)
 
 
+def _load_t5x(spec: str, location: str) -> completers.Completer:
+  # pylint: disable=g-import-not-at-top  (T5X is optional and slow to import)
+  from code_t5.train import t5x_restore
+  try:
+    t5x_restore.checkpoint_and_config(location)  # before importing JAX: fail fast
+  except FileNotFoundError as e:
+    raise FileNotFoundError(f"--model={spec}: {e}") from None
+  try:
+    from code_t5.autocomplete import t5x_completer
+  except ImportError as e:
+    raise RuntimeError(f"--model={spec}: cannot import T5X ({e}); install the t5x extra as "
+                       "README.md says.") from None
+  try:
+    return t5x_completer.T5XCompleter(location)
+  except (ValueError, OSError) as e:
+    raise type(e)(f"--model={spec}: {e}") from None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
   parser = argparse.ArgumentParser(prog="python -m code_t5.autocomplete.server",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--model", required=True, help="ngram:<folder of source files> (a "
-                      "baseline) or savedmodel:<export folder> (t5x.export or Mesh TF export_infer)")
+                      "baseline), savedmodel:<export folder> (t5x.export or Mesh TF "
+                      "export_infer) or t5x:<model dir or checkpoint_<step> dir> (a decoder-only "
+                      "T5X checkpoint, decoded in JAX: beam search, per-request temperature)")
   parser.add_argument("--host", default="127.0.0.1")
   parser.add_argument("--port", type=int, default=8000)
   parser.add_argument("--max_body_bytes", type=int, default=MAX_BODY_BYTES,
@@ -329,7 +364,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 2
   try:
     completer = load_completer(args.model)
-  except (ValueError, OSError) as e:
+  except (ValueError, OSError, RuntimeError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   import uvicorn  # pylint: disable=g-import-not-at-top

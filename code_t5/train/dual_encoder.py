@@ -26,7 +26,6 @@ from t5x import models
 from t5x.examples.t5 import layers
 from t5x.examples.t5 import network
 
-from code_t5.train import trainer_runs as training
 from code_t5.train.contrastive_loss import info_nce
 
 FEATURES = {"queries": "query_tokens", "passages": "passage_tokens"}
@@ -148,7 +147,7 @@ class Encoder:
       raise FileNotFoundError(f"{model_gin}: no gin config for {checkpoint} (pass model_gin, "
                               "e.g. code_t5/gin_configs/t5x/models/dual_encoder_tiny.gin)")
     with open(model_gin) as f:
-      self._model = t5x_restore.build_model(gin_text=_without_train_script(f.read()))
+      self._model = t5x_restore.build_model(gin_text=t5x_restore.without_train_script(f.read()))
     self._vocab = self._model.vocabulary
     self._lengths = {"query_tokens": query_length, "passage_tokens": code_length}
     self._batch_size = batch_size
@@ -179,31 +178,8 @@ class Encoder:
     return self._run(texts, self._lengths["passage_tokens"])
 
 
-def _without_train_script(config: str) -> str:
-  """A T5X config.gin without the bindings of t5x.train's `__main__` (not ours to import), so
-  the model it describes can be rebuilt outside the trainer."""
-  kept, skipping = [], False
-  for line in config.splitlines():
-    if line.startswith(("train_script.", "import __main__")):
-      skipping = True
-    elif skipping and line[:1] in (" ", "\t"):
-      continue  # a continuation of the skipped binding
-    else:
-      skipping = False
-    if not skipping:
-      kept.append(line)
-  return "\n".join(kept)
-
-
-def latest_checkpoint(path: str) -> str:
-  """`path` itself if it is a checkpoint folder, else the newest checkpoint_<step> inside."""
-  steps = training.checkpoint_steps(path)
-  if steps and not os.path.basename(path).startswith("checkpoint_"):
-    return os.path.join(path, f"checkpoint_{steps[-1]}")
-  return path
-
-
 @functools.lru_cache(maxsize=2)
 def load_encoder(checkpoint_or_model_dir: str) -> Encoder:
   """The search CLI's `--model=dense:t5x:<dir>`: a model dir (newest checkpoint) or checkpoint."""
-  return Encoder(latest_checkpoint(checkpoint_or_model_dir))
+  from code_t5.train import t5x_restore  # pylint: disable=g-import-not-at-top
+  return Encoder(t5x_restore.latest_checkpoint(checkpoint_or_model_dir))

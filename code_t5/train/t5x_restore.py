@@ -8,10 +8,13 @@ apply at call time: pass those per call (T5X's `decoder_params`).
 """
 import contextlib
 import dataclasses
+import os
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import gin
 from gin import config as gin_config
+
+from code_t5.train import trainer_runs
 
 
 @contextlib.contextmanager
@@ -69,3 +72,42 @@ def restore(model: Any, checkpoint: str, input_shapes: Mapping[str, tuple],
   if state is None:
     raise FileNotFoundError(f"{checkpoint}: no T5X checkpoint there.")
   return Restored(model, state, initializer, partitioner)
+
+
+def latest_checkpoint(path: str) -> str:
+  """`path` itself if it is a checkpoint folder, else the newest checkpoint_<step> inside."""
+  steps = trainer_runs.checkpoint_steps(path)
+  if steps and not os.path.basename(os.path.normpath(path)).startswith("checkpoint_"):
+    return os.path.join(path, f"checkpoint_{steps[-1]}")
+  return path
+
+
+def checkpoint_and_config(path: str) -> tuple[str, str]:
+  """The checkpoint_<step> folder `path` names (itself, or the newest in a t5x.train model dir)
+  and the config.gin beside it; FileNotFoundError in one line when either is missing. Reads
+  no checkpoint: a cheap check before T5X and JAX are imported."""
+  checkpoint = latest_checkpoint(path)
+  if not os.path.basename(os.path.normpath(checkpoint)).startswith("checkpoint_"):
+    raise FileNotFoundError(f"{path}: no checkpoint_<step> folder; give a t5x.train model dir "
+                            "or one of its checkpoint_<step> folders.")
+  config = os.path.join(os.path.dirname(os.path.abspath(checkpoint)), "config.gin")
+  if not os.path.exists(config):
+    raise FileNotFoundError(f"{config}: no config.gin beside {checkpoint} (t5x.train writes "
+                            "one into the model dir; copy it there).")
+  return checkpoint, config
+
+
+def without_train_script(config: str) -> str:
+  """A T5X config.gin without the bindings of t5x.train's `__main__` (not ours to import), so
+  the model it describes can be rebuilt outside the trainer."""
+  kept, skipping = [], False
+  for line in config.splitlines():
+    if line.startswith(("train_script.", "import __main__")):
+      skipping = True
+    elif skipping and line[:1] in (" ", "\t"):
+      continue  # a continuation of the skipped binding
+    else:
+      skipping = False
+    if not skipping:
+      kept.append(line)
+  return "\n".join(kept)
