@@ -1,4 +1,5 @@
-"""`import code_t5.mixtures` registers the mixtures (and the tasks they mix):
+"""`import code_t5.mixtures` registers the mixtures (and the tasks they mix), each once per
+vocabulary suffix as the tasks (`[_spm]` below stands for `_spm`, `_t5` and `_hf` too):
 
 - `flcc[_dev]_all_<objective>[_spm]`: every FLCC language (of the dataset, or of the dev one);
 - `code_and_text[_dev]_span_corruption[_spm]`: wikitext plus those FLCC languages;

@@ -1,5 +1,6 @@
 """`import code_t5.tasks` registers every task (t5's `t5.data.tasks` habit): each config of
-code_t5.data.task_configs once per vocabulary, `<name>` and `<name>_spm`.
+code_t5.data.task_configs once per vocabulary of vocabularies.BY_SUFFIX: `<name>` (bytes),
+`<name>_spm`, `<name>_t5` and `<name>_hf` (the tokenizer of a converted HF checkpoint).
 
   flcc[_dev]_<language>_{span_corruption,prefix_lm,lm,full_line}   all 103 FLCC languages
   wikitext_span_corruption

@@ -271,3 +271,71 @@ def test_vocabulary_larger_than_the_embedding_fails_naming_both(tmp_path, tokeni
   with pytest.raises(SystemExit, match=rf"checkpoint {ckpt} has a {EMBEDDING_ROWS}-row "
                      r"embedding .* built with 512"):
     checkpoint_checks.checked_vocab_size(vocab, 512, ckpt)
+
+
+def test_converted_checkpoint_fine_tunes_on_an_hf_task_with_t5x(tmp_path, tokenizer_dir,
+                                                                 monkeypatch):
+  """As README's CodeT5 recipe: convert with the script, then t5x.train with the converter's
+  model.gin, runs/finetune.gin and conala_rewrite_intent_hf, the tokenizer named by
+  $CODE_T5_HF_TOKENIZER. Its loss before the first step is the HF model's on the same example,
+  so training starts from the converted weights (a fresh model would be near log(384))."""
+  import subprocess
+  import sys
+
+  import seqio
+  from conftest import REPO_ROOT, run_script
+  import conala_fixtures
+  from code_t5.train import trainer_runs
+  config, tensors = _hf_config("t5_1_0"), _hf_tensors(_hf_config("t5_1_0"), seed=1)
+  # Sharper logits (T5 1.0 scales them by 1/sqrt(d_model)): the loss is then far from a
+  # fresh model's.
+  tensors["shared.weight"] *= 4
+  hf_dir, out = str(tmp_path / "codet5-tiny"), str(tmp_path / "converted")
+  _write_hf_model(hf_dir, config, tensors, tokenizer_dir, "safetensors")
+  converted = run_script("convert_hf_t5.py", f"--model_dir={hf_dir}", f"--output_dir={out}")
+  assert converted.returncode == 0, converted.stderr[-3000:]
+  assert "T5 1.0 (relu, tied)" in converted.stdout
+
+  env = {"CODE_T5_DATA_DIR": str(tmp_path / "data"),
+         hf_vocabulary.ENV_VAR: os.path.join(out, "tokenizer")}
+  corpus = conala_fixtures.write_corpus(str(tmp_path / "corpus"))
+  exported = run_script("export_conala.py", f"--from_disk={corpus}", env=env)
+  assert exported.returncode == 0, exported.stderr[-3000:]
+  model_dir = str(tmp_path / "finetuned")
+  gin_dir = "code_t5/gin_configs/t5x"
+  train = subprocess.run(
+      [sys.executable, "-m", "t5x.train", f"--gin_file={out}/model.gin",
+       f"--gin_file={gin_dir}/runs/finetune.gin", f"--gin_file={gin_dir}/mesh/cpu.gin",
+       f"--gin_file={gin_dir}/tasks/conala_rewrite_intent.gin",
+       "--gin.MIXTURE_OR_TASK_NAME='conala_rewrite_intent_hf'",
+       f"--gin.INITIAL_CHECKPOINT_PATH='{out}/checkpoint_0'", "--gin.TRAIN_STEPS=2",
+       f"--gin.MODEL_DIR='{model_dir}'", "--gin.BATCH_SIZE=2",
+       # float32 and no z-loss: the loss is the plain cross entropy HF computes.
+       "--gin.ACTIVATION_DTYPE='float32'", "--gin.Z_LOSS=0.0",
+       "--gin.train.run_eval_before_training=True", "--gin.EVAL_STEPS=1",
+       "--gin.train.infer_eval_dataset_cfg=None"],
+      capture_output=True, text=True, cwd=REPO_ROOT, env={**os.environ, **env}, timeout=600)
+  assert train.returncode == 0, train.stderr[-4000:]
+  assert os.path.isdir(os.path.join(model_dir, "checkpoint_2"))
+  losses = trainer_runs.read_scalars(os.path.join(model_dir, "training_eval"),
+                                     "loss_per_nonpadding_target_token")
+  assert sorted(losses) == [0, 2], losses
+
+  # The reference: the same validation example through the task, then through transformers.
+  for key, value in env.items():
+    monkeypatch.setenv(key, value)
+  import code_t5.mixtures  # noqa: F401  (registers the tasks)
+  task = seqio.get_mixture_or_task("conala_rewrite_intent_hf")
+  (example,) = list(task.get_dataset({"inputs": 256, "targets": 128}, split="validation",
+                                     shuffle=False))
+  enc = example["inputs"].numpy()[None]
+  tgt = example["targets"].numpy()[None]
+  dec_in = np.concatenate([np.zeros_like(tgt[:, :1]), tgt[:, :-1]], axis=1)
+  logits = _hf_logits(config, tensors, enc, dec_in)[0].astype(np.float64)
+  log_z = np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1)) + logits.max(-1)
+  hf_loss = float(np.mean(log_z - logits[np.arange(tgt.shape[1]), tgt[0]]))
+  print(f"step-0 eval loss: T5X {losses[0]:.5f}, HF {hf_loss:.5f}; after 2 steps "
+        f"{losses[2]:.5f} (log 384 = {np.log(EMBEDDING_ROWS):.2f})")
+  assert abs(losses[0] - hf_loss) < 1e-3 * hf_loss
+  assert abs(hf_loss - np.log(EMBEDDING_ROWS)) > 1.0
+  assert losses[2] != losses[0]  # and the two steps trained them

@@ -95,19 +95,26 @@ def test_embedding_smaller_than_the_vocabulary_fails_naming_both(standins):
   assert checkpoint_checks.mismatch(seqio.ByteVocabulary(extra_ids=100), 256) is not None
 
 
-def test_every_task_family_and_mixture_has_the_t5_variant():
+@pytest.mark.parametrize("suffix", ["_t5", "_hf"])
+def test_every_task_family_and_mixture_has_the_t5_and_hf_variants(suffix):
   import code_t5.mixtures  # noqa: F401  (registers tasks and mixtures)
-  from code_t5.data import vocabularies
-  assert vocabularies.get_vocabulary("t5") is t5_vocabulary.PUBLIC_T5
-  assert vocabularies.model_vocab_size("t5") == t5_vocabulary.EMBEDDING_SIZE == 32128
+  from code_t5.data import hf_vocabulary, vocabularies
+  vocab = vocabularies.get_vocabulary(suffix[1:])
+  if suffix == "_t5":
+    assert vocab is t5_vocabulary.PUBLIC_T5
+    assert vocabularies.model_vocab_size("t5") == t5_vocabulary.EMBEDDING_SIZE == 32128
+  else:  # its folder is read when first used, not here
+    assert isinstance(vocab, hf_vocabulary.HuggingFaceVocabulary) and vocab._path is None
   tasks = set(seqio.TaskRegistry.names())
   spm = {n[:-len("_spm")] for n in tasks if n.endswith("_spm")}
-  assert spm and {n[:-len("_t5")] for n in tasks if n.endswith("_t5")} == spm
+  assert spm and {n[:-len(suffix)] for n in tasks if n.endswith(suffix)} == spm
   for base in ("flcc_python_span_corruption", "flcc_dev_python_full_line", "flcc_java_lm",
                "wikitext_span_corruption", "conala_rewrite_intent", "conala_code_generation",
                "csn_python_query_code", "csn_go_docstring_to_code"):
-    features = seqio.get_mixture_or_task(base + "_t5").output_features
-    assert all(f.vocabulary is t5_vocabulary.PUBLIC_T5 for f in features.values()), base
+    features = seqio.get_mixture_or_task(base + suffix).output_features
+    assert all(f.vocabulary is vocab for f in features.values()), base
   mixtures = set(seqio.MixtureRegistry.names())
-  assert {n + "_t5" for n in ("code_and_text_span_corruption", "flcc_all_span_corruption",
-                              "csn_all_query_code", "conala_code_generation_with_mined")} <= mixtures
+  spm_mixtures = {n[:-len("_spm")] for n in mixtures if n.endswith("_spm")}
+  assert {"code_and_text_span_corruption", "flcc_all_span_corruption", "csn_all_query_code",
+          "conala_code_generation_with_mined"} <= spm_mixtures
+  assert {n[:-len(suffix)] for n in mixtures if n.endswith(suffix)} == spm_mixtures

@@ -114,3 +114,18 @@ def drop_empty_targets(dataset: tf.data.Dataset) -> tf.data.Dataset:
   """Drops examples whose targets are blank (CoNaLa rows without a rewritten intent; the
   export counts them)."""
   return dataset.filter(lambda x: tf.strings.length(tf.strings.strip(x["targets"])) > 0)
+
+
+def require_sentinels(dataset: tf.data.Dataset,
+                      output_features: Mapping[str, seqio.Feature]) -> tf.data.Dataset:
+  """Fails when the pipeline is built if a vocabulary has no place for span corruption's
+  sentinels (a Hugging Face tokenizer without T5's `<extra_id_N>` tokens at the last ids):
+  training would otherwise teach ordinary tokens as sentinels. Vocabularies that may lack them
+  say why through `sentinel_problem()` (code_t5.data.hf_vocabulary); the others always have
+  them (seqio's extra ids, or the checked public T5 model)."""
+  for name, feature in output_features.items():
+    check = getattr(feature.vocabulary, "sentinel_problem", None)
+    problem = check() if check else None
+    if problem:
+      raise ValueError(f"span corruption ({name!r}): {problem}")
+  return dataset

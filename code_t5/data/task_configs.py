@@ -1,6 +1,7 @@
 """One declarative description per corpus (as FLAN's task_configs.py): which source, which
 preprocessors, which output features and metrics make each task. `code_t5.tasks` registers
-every config once per vocabulary (`_spm` suffix for the code SentencePiece model).
+every config once per vocabulary (suffixes: none for bytes, `_spm` the code SentencePiece model,
+`_t5` the public T5 one, `_hf` a converted Hugging Face checkpoint's tokenizer).
 
 Nothing here reads the data dir: sources find their files, and their example counts (the
 mixing rates), only when a dataset is built. So the registry is the same whatever is on disk,
@@ -50,7 +51,8 @@ _TOKENIZE_TEXT = [_TEXT_TO_TARGETS, seqio.preprocessors.tokenize,
                   seqio.CacheDatasetPlaceholder()]
 _TOKENIZE = [seqio.preprocessors.tokenize, seqio.CacheDatasetPlaceholder(),
              seqio.preprocessors.append_eos_after_trim]
-SPAN_CORRUPTION = _TOKENIZE_TEXT + [t5_preprocessors.span_corruption,
+SPAN_CORRUPTION = _TOKENIZE_TEXT + [preprocessors.require_sentinels,
+                                    t5_preprocessors.span_corruption,
                                     seqio.preprocessors.append_eos_after_trim]
 
 # --- FLCC: flcc[_dev]_<language>_<objective>, every language of the dataset ---------------

@@ -1,5 +1,6 @@
-"""Vocabularies: bytes (no file needed, the default), a code SentencePiece model, and the public
-T5 SentencePiece model of the T5 1.1 / Flan-T5 / UL2 checkpoints (code_t5.data.t5_vocabulary)."""
+"""Vocabularies: bytes (no file needed, the default), a code SentencePiece model, the public
+T5 SentencePiece model of the T5 1.1 / Flan-T5 / UL2 checkpoints (code_t5.data.t5_vocabulary),
+and the tokenizer of a converted Hugging Face checkpoint (code_t5.data.hf_vocabulary)."""
 import os
 from typing import Optional
 
@@ -7,6 +8,7 @@ import seqio
 
 from code_t5 import paths
 from code_t5 import atomic_files as atomic
+from code_t5.data import hf_vocabulary
 from code_t5.data import t5_vocabulary
 
 # 100 sentinel ids for span corruption. 3 special + 256 bytes + 100 = 359 ids; models round
@@ -45,10 +47,12 @@ class CodeSentencePieceVocabulary(seqio.SentencePieceVocabulary):
 
 BYTE = seqio.ByteVocabulary(extra_ids=EXTRA_IDS)
 CODE_SPM = CodeSentencePieceVocabulary()
+# The folder is $CODE_T5_HF_TOKENIZER or hf_tokenizer_dir.path, read when first used.
+HF = hf_vocabulary.HuggingFaceVocabulary()
 # Task-name suffix -> vocabulary.
-BY_SUFFIX = {"": BYTE, "_spm": CODE_SPM, "_t5": t5_vocabulary.PUBLIC_T5}
+BY_SUFFIX = {"": BYTE, "_spm": CODE_SPM, "_t5": t5_vocabulary.PUBLIC_T5, "_hf": HF}
 # Name in gin configs (the VOCAB macro) -> task-name suffix.
-SUFFIX_BY_NAME = {"byte": "", "spm": "_spm", "t5": "_t5"}
+SUFFIX_BY_NAME = {"byte": "", "spm": "_spm", "t5": "_t5", "hf": "_hf"}
 # Embedding rows fixed by public checkpoints (restoring needs exactly these), by VOCAB name.
 CHECKPOINT_EMBEDDING_SIZE = {"t5": t5_vocabulary.EMBEDDING_SIZE}
 
@@ -60,8 +64,8 @@ def _by_name(name: str) -> seqio.Vocabulary:
 
 
 def get_vocabulary(name: str = "byte") -> seqio.Vocabulary:
-  """The vocabulary a gin config names ('byte', 'spm' or 't5'); tasks ending `_spm` use 'spm',
-  tasks ending `_t5` use 't5'."""
+  """The vocabulary a gin config names ('byte', 'spm', 't5' or 'hf'); tasks ending `_spm` use
+  'spm', `_t5` 't5', `_hf` 'hf'."""
   return _by_name(name)
 
 
