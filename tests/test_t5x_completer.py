@@ -201,3 +201,20 @@ def test_server_serves_a_checkpoint(model_dir):
   finally:
     server.kill()
     server.wait()
+
+
+def test_trailing_whitespace_is_healed(completer, monkeypatch):
+  """The model is prompted without the spaces or tabs before the cursor, and only
+  continuations that write them again are kept, without them."""
+  from code_t5.autocomplete import t5x_completer  # pylint: disable=g-import-not-at-top
+  vocab, prompts = completer.vocabulary, []
+
+  def fake_decode(prompt, num_decodes, max_tokens, temperature, kind=None):
+    prompts.append(vocab.decode(prompt))
+    return [t5x_completer.Candidate(vocab.encode(t), -1.0, True)
+            for t in ["  return x", "    return y", "    z", "\tw", "    return y"]]
+
+  monkeypatch.setattr(completer, "_decode", fake_decode)
+  assert completer.complete("def f():\n    ", k=4) == ["return y", "z"]
+  assert completer.complete("x = 1", k=4) == ["  return x", "    return y", "    z", "\tw"]
+  assert prompts == ["def f():\n", "x = 1"]

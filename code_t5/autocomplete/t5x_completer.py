@@ -5,6 +5,12 @@ Unlike a SavedModel export, decoding is picked per request: temperature 0 runs b
 temperature (`temperature_sample`). Either way the line break is passed to T5X as the
 end-of-sequence id, so a completion stops at the end of its line instead of decoding past it.
 
+A text that ends in spaces or tabs (the cursor after `x = ` or after an indentation) is
+prompted without them, and only continuations that start with them are kept, minus them: a
+SentencePiece vocabulary joins a space or an indentation with the word after it (`▁b`,
+`▁▁▁▁return`), so a prompt that ends in a lone space piece is one the model has rarely seen
+(token healing, restricted to whitespace).
+
 JAX compiles once per shape: prompts are cut to their last `max_prompt_tokens` tokens and
 padded to a few bucket lengths, and the number of decodes and of decode steps are bucketed too.
 """
@@ -180,9 +186,11 @@ class T5XCompleter:
                temperature: float = 0.0) -> list[str]:
     if k < 1:
       return []
-    prompt = self.prompt_tokens(text)
+    head = text.rstrip(" \t")
+    tail = text[len(head):]  # healed: the model writes it again, then it is cut off
+    prompt = self.prompt_tokens(head)
     candidates = self._decode(prompt, self._num_decodes(k),
-                              min(max_length, self.max_decode_tokens), temperature)
+                              min(max_length + len(tail), self.max_decode_tokens), temperature)
     # Decoded after the prompt, so that a piece's leading space or a byte sequence split at
     # the boundary comes out as it does in the full text.
     prefix = self.vocabulary.decode(prompt)
@@ -191,6 +199,9 @@ class T5XCompleter:
       full = self.vocabulary.decode(prompt + candidate.tokens)
       rest = (full[len(prefix):] if full.startswith(prefix)
               else self.vocabulary.decode(candidate.tokens))
+      if not rest.startswith(tail):
+        continue
+      rest = rest[len(tail):]
       suggestion = rest.split("\n", 1)[0][:max_length]
       if suggestion.strip() and suggestion not in suggestions:
         suggestions.append(suggestion)
