@@ -211,10 +211,15 @@ def test_trailing_whitespace_is_healed(completer, monkeypatch):
 
   def fake_decode(prompt, num_decodes, max_tokens, temperature, kind=None):
     prompts.append(vocab.decode(prompt))
-    return [t5x_completer.Candidate(vocab.encode(t), -1.0, True)
-            for t in ["  return x", "    return y", "    z", "\tw", "    return y"]]
+    lines = ["  return x", "    return y", "    z", "\tw", "    return y"]
+    if vocab.decode(prompt).startswith("class"):
+      lines = ["  pass"]
+    return [t5x_completer.Candidate(vocab.encode(t), -1.0, True) for t in lines]
 
   monkeypatch.setattr(completer, "_decode", fake_decode)
   assert completer.complete("def f():\n    ", k=4) == ["return y", "z"]
   assert completer.complete("x = 1", k=4) == ["  return x", "    return y", "    z", "\tw"]
   assert prompts == ["def f():\n", "x = 1"]
+  # No continuation writes the four spaces again: the text is continued as it stands.
+  assert completer.complete("class A:\n    ", k=4) == ["  pass"]
+  assert prompts[2:] == ["class A:\n", "class A:\n    "]

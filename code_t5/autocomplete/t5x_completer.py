@@ -9,7 +9,7 @@ A text that ends in spaces or tabs (the cursor after `x = ` or after an indentat
 prompted without them, and only continuations that start with them are kept, minus them: a
 SentencePiece vocabulary joins a space or an indentation with the word after it (`▁b`,
 `▁▁▁▁return`), so a prompt that ends in a lone space piece is one the model has rarely seen
-(token healing, restricted to whitespace).
+(token healing, restricted to whitespace). When none does, the text is continued as it is.
 
 JAX compiles once per shape: prompts are cut to their last `max_prompt_tokens` tokens and
 padded to a few bucket lengths, and the number of decodes and of decode steps are bucketed too.
@@ -188,7 +188,15 @@ class T5XCompleter:
       return []
     head = text.rstrip(" \t")
     tail = text[len(head):]  # healed: the model writes it again, then it is cut off
-    prompt = self.prompt_tokens(head)
+    suggestions = self._suggestions(head, tail, k, max_length, temperature)
+    if not suggestions and tail:  # no continuation wrote the whitespace again: take it as is
+      suggestions = self._suggestions(text, "", k, max_length, temperature)
+    return suggestions
+
+  def _suggestions(self, text: str, tail: str, k: int, max_length: int,
+                   temperature: float) -> list[str]:
+    """Up to k distinct lines continuing `text` that start with `tail`, without it."""
+    prompt = self.prompt_tokens(text)
     candidates = self._decode(prompt, self._num_decodes(k),
                               min(max_length + len(tail), self.max_decode_tokens), temperature)
     # Decoded after the prompt, so that a piece's leading space or a byte sequence split at
@@ -201,8 +209,7 @@ class T5XCompleter:
               else self.vocabulary.decode(candidate.tokens))
       if not rest.startswith(tail):
         continue
-      rest = rest[len(tail):]
-      suggestion = rest.split("\n", 1)[0][:max_length]
+      suggestion = rest[len(tail):].split("\n", 1)[0][:max_length]
       if suggestion.strip() and suggestion not in suggestions:
         suggestions.append(suggestion)
     return suggestions[:k]
