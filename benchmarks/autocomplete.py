@@ -94,15 +94,18 @@ def replay_server(model: str, files_dir: str, args) -> dict:
   """Starts the server for `model`, replays the files with eval_autocomplete.py, stops it."""
   port = free_port()
   url = f"http://127.0.0.1:{port}"
+  # The server logs a line per request: to a file, as an unread pipe would fill and block it.
+  log = tempfile.NamedTemporaryFile("w+", prefix="autocomplete_server_", suffix=".log")
   server = subprocess.Popen([sys.executable, "-m", "code_t5.autocomplete.server",
                              f"--model={model}", f"--port={port}"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=log, stderr=subprocess.STDOUT)
   try:
     import httpx  # pylint: disable=g-import-not-at-top
     deadline = time.time() + 600
     while True:
       if server.poll() is not None:
-        raise RuntimeError(f"--model={model}: the server exited: {server.stderr.read()[-2000:]}")
+        log.seek(0)
+        raise RuntimeError(f"--model={model}: the server exited: {log.read()[-2000:]}")
       try:
         if httpx.get(f"{url}/health", timeout=2).status_code == 200:
           break
@@ -122,6 +125,7 @@ def replay_server(model: str, files_dir: str, args) -> dict:
   finally:
     server.terminate()
     server.wait(30)
+    log.close()
 
 
 def replay_constant(files_dir: str, args) -> dict:
@@ -142,12 +146,13 @@ def row(name: str, report: dict) -> dict:
   after, cut = report["after_header"], report["task_cut"]
   return {"model": name, "queries": report["queries"],
           "exact next word": round(report["exact_next_word"], 3),
-          "EM": report["full_line_exact_match"], "edit sim": report["full_line_edit_similarity"],
+          "EM": round(report["full_line_exact_match"], 1),
+          "edit sim": round(report["full_line_edit_similarity"], 1),
           "after header: exact next word": round(after["exact_next_word"], 3),
-          "after header: EM": after["full_line_exact_match"],
-          "after header: edit sim": after["full_line_edit_similarity"],
-          "task cut: EM / edit sim": f"{cut['full_line_exact_match']} / "
-                                     f"{cut['full_line_edit_similarity']}",
+          "after header: EM": round(after["full_line_exact_match"], 1),
+          "after header: edit sim": round(after["full_line_edit_similarity"], 1),
+          "task cut: EM / edit sim": f"{cut['full_line_exact_match']:.1f} / "
+                                     f"{cut['full_line_edit_similarity']:.1f}",
           "lenient accuracy (seed's)": round(report["accuracy"], 3)}
 
 
