@@ -7,8 +7,6 @@ import logging
 import os
 import re
 import socket
-import subprocess
-import sys
 import time
 
 from fastapi import testclient as fastapi_testclient
@@ -17,7 +15,7 @@ import pytest
 
 from code_t5.autocomplete import completers, replay
 from code_t5.autocomplete import server as server_lib
-from conftest import REPO_ROOT, run_script, uvicorn_on_loopback
+from conftest import autocomplete_server, run_script, uvicorn_on_loopback
 
 CORPUS = ["import os\nimport sys\n\ndef main(argv):\n    return os.path.join(argv[0], 'x')\n",
           "import os\n\ndef main(args):\n    return os.path.join(args.root, 'y')\n"]
@@ -292,22 +290,7 @@ def test_soak_rss_returns_to_baseline(tmp_path):
   src.mkdir()
   for i, text in enumerate(CORPUS * 3):
     (src / f"m{i}.py").write_text(text)
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-  url = f"http://127.0.0.1:{port}"
-  server = subprocess.Popen(
-      [sys.executable, "-m", "code_t5.autocomplete.server", f"--model=ngram:{src}",
-       f"--port={port}"],
-      cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-  try:
-    deadline = time.time() + 120
-    while time.time() < deadline:
-      try:
-        if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-          break
-      except httpx.TransportError:
-        time.sleep(0.2)
+  with autocomplete_server(f"ngram:{src}") as (url, server):
     head = b"POST /autocomplete HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
     near_limit = json.dumps({"text": "\u00e9" * 150_000}).encode()  # 900 kB, too long: 422
     hostile = [
@@ -339,6 +322,3 @@ def test_soak_rss_returns_to_baseline(tmp_path):
           f"({len(hostile) * 4 * 8} requests)")
     assert httpx.post(f"{url}/autocomplete", json={"text": "import "}).status_code == 200
     assert peak - baseline < 100 and after - baseline < 25, (baseline, peak, after)
-  finally:
-    server.terminate()
-    server.wait(timeout=30)

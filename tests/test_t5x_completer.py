@@ -2,7 +2,6 @@
 fixture tree, decoded directly and behind `--model=t5x:DIR` (runs where T5X imports)."""
 import functools
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from code_t5.autocomplete import server as server_lib
 from code_t5.train import trainer_runs as training
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, autocomplete_server
 
 pytestmark = pytest.mark.skipif(
     training.installed_trainer() != "t5x",
@@ -158,23 +157,9 @@ def test_bad_model_dirs_are_one_line_errors(model_dir, tmp_path, capsys, monkeyp
 
 
 def test_server_serves_a_checkpoint(model_dir):
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-  url = f"http://127.0.0.1:{port}"
-  server = subprocess.Popen(
-      [sys.executable, "-m", "code_t5.autocomplete.server", f"--model=t5x:{model_dir}",
-       f"--port={port}"], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-      text=True)
-  try:
-    deadline = time.time() + 300  # imports, restore and the warm-up compile
-    while time.time() < deadline and server.poll() is None:
-      try:
-        if httpx.get(f"{url}/health", timeout=1).json() == {"status": "ok", "model": "t5x"}:
-          break
-      except httpx.TransportError:
-        time.sleep(0.5)
-    assert server.poll() is None, server.stderr.read()[-3000:]
+  # 300 s: imports, restore and the warm-up compile.
+  with autocomplete_server(f"t5x:{model_dir}", timeout=300) as (url, _):
+    assert httpx.get(f"{url}/health").json() == {"status": "ok", "model": "t5x"}
     with httpx.Client(base_url=url, timeout=120) as client:
       for body in ({"text": PROMPTS[0]}, {"text": PROMPTS[1], "k": 1},
                    {"text": PROMPTS[2], "k": 4, "temperature": 0.8},
@@ -198,9 +183,6 @@ def test_server_serves_a_checkpoint(model_dir):
         latencies.append(time.perf_counter() - start)
       print(f"t5x:{STEPS}-step tiny model, k=4: median {1000 * statistics.median(latencies):.1f}"
             f" ms, max {1000 * max(latencies):.1f} ms over {len(latencies)} requests")
-  finally:
-    server.kill()
-    server.wait()
 
 
 def test_trailing_whitespace_is_healed(completer, monkeypatch):

@@ -6,12 +6,11 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
 from code_t5.train import trainer_runs as training
-from conftest import run_script
+from conftest import autocomplete_server, run_script
 
 pytestmark = pytest.mark.skipif(
     training.installed_trainer() != "mtf",
@@ -86,7 +85,6 @@ def test_every_mtf_config_parses_with_mesh_tensorflow():
 
 def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
   """Launcher -> export_infer -> /autocomplete server -> replay, all on the Mesh TF stack."""
-  import socket  # pylint: disable=g-import-not-at-top
   env = {**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "data")}
   assert run_script("make_dev_dataset.py", env=env).returncode == 0
   model_dir, export = str(tmp_path / "model"), str(tmp_path / "export")
@@ -106,21 +104,8 @@ def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
        f"--gin_param=utils.run.export_path='{export}'",
        "--gin_param=utils.run.batch_size=('sequences_per_batch', 1)",
        "--gin_param=Bitransformer.decode.max_decode_length=16")
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-  server = subprocess.Popen([sys.executable, "-m", "code_t5.autocomplete.server",
-                             f"--model=savedmodel:{export}", f"--port={port}"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-  try:
+  with autocomplete_server(f"savedmodel:{export}", env=env) as (url, _):
     import httpx  # pylint: disable=g-import-not-at-top
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-      try:
-        if httpx.get(f"{url}/health").status_code == 200:
-          break
-      except httpx.HTTPError:
-        time.sleep(0.1)
     response = httpx.post(f"{url}/autocomplete", json={"text": "import os\ndef "}, timeout=60)
     # What the server answers is what the export gives in this process with the same settings.
     from code_t5.autocomplete import completers, replay  # pylint: disable=g-import-not-at-top
@@ -143,6 +128,3 @@ def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
     for metric in ("exact_next_word", "full_line_exact_match", "full_line_edit_similarity",
                    "accuracy"):
       assert report[metric] == expected[metric], metric
-  finally:
-    server.terminate()
-    server.wait(timeout=30)
