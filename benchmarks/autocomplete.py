@@ -16,7 +16,6 @@ import argparse
 import glob
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import time
 import common  # benchmarks/common.py: run as `python benchmarks/<name>.py`
 from code_t5 import paths
 from code_t5.autocomplete import replay
+from code_t5.train import trainer_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GIN = "code_t5/gin_configs/t5x/autocomplete_cpu.gin"
@@ -57,9 +57,8 @@ def split_files(language: str, split: str, out_dir: str) -> list[str]:
 
 
 def latest_checkpoint(model_dir: str) -> str | None:
-  steps = [int(m.group(1)) for p in glob.glob(os.path.join(model_dir, "checkpoint_*"))
-           if (m := re.fullmatch(r"checkpoint_(\d+)", os.path.basename(p)))]
-  return os.path.join(model_dir, f"checkpoint_{max(steps)}") if steps else None
+  steps = trainer_runs.checkpoint_steps(model_dir)
+  return os.path.join(model_dir, f"checkpoint_{steps[-1]}") if steps else None
 
 
 def train(model_dir: str, gin_file: str = GIN) -> float:

@@ -73,7 +73,12 @@ class T5XCompleter:
     checkpoint, config_path = t5x_restore.checkpoint_and_config(model_dir_or_checkpoint)
     with open(config_path) as f:
       config = t5x_restore.without_train_script(f.read())
-    model = t5x_restore.build_model(gin_text=config)
+    # T5X picks its decoding function from gin: one model object per decoding, same params.
+    bindings = ["from t5x import decoding", "from t5x import models"]
+    self._models = {kind: t5x_restore.build_model(gin_text=config, bindings=[
+        *bindings, f"models.DecoderOnlyModel.decode_fn = @decoding.{fn}"])
+                    for kind, fn in (("beam", "beam_search"), ("sample", "temperature_sample"))}
+    model = self.model = self._models["sample"]  # also for callers that score text
     if not isinstance(model, models.DecoderOnlyModel):
       raise ValueError(f"{checkpoint}: its model is {type(model).__name__}, not "
                        "DecoderOnlyModel; completion needs a decoder-only language model.")
@@ -96,12 +101,6 @@ class T5XCompleter:
         s for s in DECODE_STEPS if s < max_decode_tokens) + (max_decode_tokens,)
     self._alpha = alpha
     self._top_k = top_k
-    # T5X picks its decoding function from gin: one model object per decoding, same params.
-    bindings = ["from t5x import decoding", "from t5x import models"]
-    self._models = {kind: t5x_restore.build_model(gin_text=config, bindings=[
-        *bindings, f"models.DecoderOnlyModel.decode_fn = @decoding.{fn}"])
-                    for kind, fn in (("beam", "beam_search"), ("sample", "temperature_sample"))}
-    self.model = self._models["sample"]  # for callers that score text (model.score_batch)
     length = self._prompt_buckets[-1] + self._decode_steps[-1]
     shapes = {"decoder_input_tokens": (1, length), "decoder_target_tokens": (1, length)}
     self.params = t5x_restore.restore(
