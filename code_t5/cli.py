@@ -4,6 +4,8 @@ import os
 import sys
 import traceback
 
+from code_t5 import quiet
+
 from code_t5.corpora import flcc, prepare
 
 
@@ -17,12 +19,23 @@ def add_split_flags(parser: argparse.ArgumentParser) -> None:
                       "depend on it (default: the number of CPUs, %(default)s)")
 
 
-def run(job) -> int:
-  """Runs `job`; bad input ends with its message (no traceback) and exit status 2."""
+def parser(doc: str, prog: str = None) -> argparse.ArgumentParser:
+  """The parser every command starts from: its module docstring as help, and --debug."""
+  result = argparse.ArgumentParser(prog=prog, description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  result.add_argument(*quiet.VERBOSE_FLAGS, dest="debug", action="store_true",
+                      help="show the traceback of an error, and the start-up logs of "
+                      "TensorFlow, JAX and absl that are hidden by default")
+  return result
+
+
+def run(job, debug: bool = False) -> int:
+  """Runs `job`; bad input ends with its message in one line (the traceback too with
+  --debug) and exit status 2."""
   try:
     job()
   except (flcc.FlccLayoutError, ValueError, OSError, RuntimeError) as e:
-    if "--debug" in sys.argv:
+    if debug:
       traceback.print_exc()
     print(f"error: {e}", file=sys.stderr)
     return 2

@@ -8,7 +8,6 @@ safetensors or PyTorch .bin) into a T5X checkpoint with its tokenizer and gin mo
 Writes OUTPUT_DIR/checkpoint_0 (for INITIAL_CHECKPOINT_PATH), OUTPUT_DIR/tokenizer and
 OUTPUT_DIR/model.gin (pass it as the model --gin_file of t5x.train / eval / infer).
 """
-import argparse
 import sys
 import time
 
@@ -16,8 +15,7 @@ from code_t5 import cli
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   parser.add_argument("--model_dir", required=True, help="Hugging Face model folder "
                       "(config.json, model.safetensors or pytorch_model.bin, tokenizer files)")
   parser.add_argument("--output_dir", required=True, help="where to write the T5X checkpoint")
@@ -41,7 +39,7 @@ def main(argv=None) -> int:
     print(f"  checkpoint: {done.checkpoint_dir}\n  model gin:  {done.gin_file}")
     print(f"  tokenizer:  {done.tokenizer_dir or 'none in the model folder: set HF_TOKENIZER_DIR'}")
 
-  return cli.run(_convert)
+  return cli.run(_convert, args.debug)
 
 
 if __name__ == "__main__":

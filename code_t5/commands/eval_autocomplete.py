@@ -13,13 +13,13 @@ one query per file at the full_line task's cut, the example t5x.eval and t5x.inf
 the same queries, not a headline; --seed_protocol adds the seed's whole protocol (split on single
 spaces, stripped prefixes, empty pieces counted) as `seed_protocol_accuracy`, for old numbers.
 """
-import argparse
 import glob
 import json
 import os
 import random
 import sys
 
+from code_t5 import cli
 from code_t5.autocomplete import replay
 
 
@@ -77,8 +77,7 @@ def make_complete(client, url: str, k: int):
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   parser.add_argument("url", help="server base URL, e.g. http://127.0.0.1:8000")
   parser.add_argument("data_dir", help="folder of source files to replay")
   parser.add_argument("--files", type=int, default=20, help="files to replay (default: 20)")

@@ -9,7 +9,6 @@ BM25 is always reported, as the baseline every other number sits beside; each de
 also reported fused with BM25 (`hybrid:<model>`: reciprocal-rank fusion of the two rankings of
 the same candidates, weight 1 / (60 + rank) each).
 """
-import argparse
 import json
 import sys
 import time
@@ -51,8 +50,7 @@ def evaluate(language: str, split: str, models: Sequence[str] = (),
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   parser.add_argument("--language", default="python")
   parser.add_argument("--split", default="test")
   parser.add_argument("--model", action="append", default=[],
@@ -71,7 +69,7 @@ def main(argv=None) -> int:
             f"{r['recall@10']:>8.3f}")
     print(json.dumps(results))
 
-  return cli.run(_evaluate)
+  return cli.run(_evaluate, args.debug)
 
 
 if __name__ == "__main__":

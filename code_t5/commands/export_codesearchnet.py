@@ -10,7 +10,6 @@ Writes <lang>/{train,validation,test}.jsonl and codesearchnet_summary.json to
 $CODE_T5_DATA_DIR/codesearchnet. Rows with no code or no docstring tokens are counted in the
 summary, not exported.
 """
-import argparse
 import json
 import os
 import sys
@@ -22,8 +21,7 @@ from code_t5 import cli
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   parser.add_argument("--from_disk", help="a *.jsonl[.gz] file, or a folder searched for them, "
                       "in the Hugging Face code_search_net schema (default: download it)")
   parser.add_argument("--from_source_tree", help="a local Python source tree: its documented "
@@ -60,7 +58,7 @@ def main(argv=None) -> int:
       print(f"rows of languages not selected: {summary['not_selected_languages']}")
     print(json.dumps(summary))
 
-  return cli.run(_export)
+  return cli.run(_export, args.debug)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ Writes curated_{train,test}.jsonl, mined.jsonl, mined_codegen.jsonl and conala_s
 $CODE_T5_DATA_DIR/conala. Rows without a rewritten intent are counted; the rewrite task leaves
 them out.
 """
-import argparse
 import json
 import os
 import sys
@@ -19,8 +18,7 @@ from code_t5 import cli
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   parser.add_argument("--from_disk", help="folder with conala-train.json, conala-test.json and "
                       "conala-mined.jsonl (default: download neulab/conala from the hub)")
   parser.add_argument("--out_dir", help="default: $CODE_T5_DATA_DIR/conala, where the tasks read")
@@ -38,7 +36,7 @@ def main(argv=None) -> int:
           f"{time.time() - start:.1f} s")
     print(json.dumps(summary, indent=1))
 
-  return cli.run(_export)
+  return cli.run(_export, args.debug)
 
 
 if __name__ == "__main__":

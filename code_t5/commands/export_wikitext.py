@@ -11,7 +11,6 @@ folder: the hub's files (train-00000-of-00002.parquet, ...), the hub's parquet c
 ({"text": ...} per line) and wikitext_summary.json (files read, rows read/kept per split) to
 $CODE_T5_DATA_DIR/wikitext.
 """
-import argparse
 import os
 import sys
 import time
@@ -22,8 +21,7 @@ from code_t5 import cli
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   parser.add_argument("--config", default="wikitext-103-raw-v1",
                       help=f"one of {', '.join(wikitext.CONFIGS)} (default: %(default)s)")
   parser.add_argument("--from_disk", help="local copy instead of the hub: a hub copy's root "
@@ -51,7 +49,7 @@ def main(argv=None) -> int:
     for split, files in summary["files"].items():
       print(f"  {split:<11} {', '.join(files)}")
 
-  return cli.run(_export)
+  return cli.run(_export, args.debug)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@
   # A cut of a real FLCC root (repositories whose owner/repo matches the glob):
   python scripts/make_dev_dataset.py --flcc_root=/data/flcc --pattern='A*'
 """
-import argparse
 import json
 import os
 import sys
@@ -19,8 +18,7 @@ from code_t5 import cli
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   source = parser.add_mutually_exclusive_group()
   source.add_argument("--source_dir", help="local folder of source files to turn into an FLCC "
                       "tree, one repository per top-level entry (default: the running Python's "
@@ -37,7 +35,7 @@ def main(argv=None) -> int:
   cli.add_split_flags(parser)
   args = parser.parse_args(argv)
 
-  return cli.run(lambda: _build(args))
+  return cli.run(lambda: _build(args), args.debug)
 
 
 def _build(args) -> dict:

@@ -6,7 +6,6 @@ Splits by repository, removes exact duplicates, writes <out_dir>/<language>/<spl
 and manifest.json. Safe to kill: run it again and it resumes, with byte-identical output.
 One run at a time per output folder: a second one stops at once, naming the first one's pid.
 """
-import argparse
 import os
 import sys
 import time
@@ -17,8 +16,7 @@ from code_t5 import cli
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   parser.add_argument("--flcc_root", required=True, help="folder holding the FLCC `v3` tree "
                       "(e.g. the extracted dataset-normalized-5000-with-imports/)")
   parser.add_argument("--out_dir", help="output folder (default: $CODE_T5_DATA_DIR/flcc, where "
@@ -34,7 +32,7 @@ def main(argv=None) -> int:
     cli.print_summary(manifest, out_dir, time.time() - start)
     return manifest
 
-  return cli.run(_prepare)
+  return cli.run(_prepare, args.debug)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ time and run the same command again: it continues where it stopped, each id exac
 every id is already written it prints its summary and exits without loading the checkpoint.
 `--predictor=copy_intent` copies the intent instead of running a model (a baseline, no T5X).
 """
-import argparse
 import json
 import os
 import sys
@@ -21,8 +20,7 @@ from code_t5 import cli
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   parser.add_argument("--out", required=True, help="output JSON-lines file (appended to on resume)")
   parser.add_argument("--mined", help="exported mined pairs (default: "
                       "$CODE_T5_DATA_DIR/conala/mined.jsonl)")
@@ -68,7 +66,7 @@ def main(argv=None) -> int:
             file=sys.stderr)
     print(json.dumps(summary))
 
-  return cli.run(_rewrite)
+  return cli.run(_rewrite, args.debug)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ unrounded), all 0-100.
   # plain text, one completion per line (split on "\n" only; \x0c or U+2028 stay in a line):
   python scripts/score_full_line.py --predictions=preds.txt --targets=targets.txt
 """
-import argparse
 import json
 import sys
 
@@ -16,8 +15,7 @@ from code_t5 import cli
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   parser.add_argument("--predictions", required=True,
                       help="t5x.infer JSON-lines file or glob, or a text file with --targets")
   parser.add_argument("--targets", help="text file of expected completions, one per line; "
@@ -31,7 +29,7 @@ def main(argv=None) -> int:
       targets, predictions = scoring.read_t5x_predictions(args.predictions)
     print(json.dumps(scoring.score(targets, predictions)))
 
-  return cli.run(_score)
+  return cli.run(_score, args.debug)
 
 
 if __name__ == "__main__":

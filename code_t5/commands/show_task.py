@@ -2,7 +2,6 @@
 
   python scripts/show_task.py --task=flcc_dev_python_full_line --split=validation --examples=3
 """
-import argparse
 import json
 import sys
 
@@ -12,8 +11,7 @@ from code_t5.data import inspect_task
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   parser.add_argument("--task", required=True, help="task or mixture name, e.g. "
                       "flcc_dev_python_span_corruption (all: seqio.TaskRegistry.names() after "
                       "import code_t5.mixtures)")
@@ -38,7 +36,7 @@ def main(argv=None) -> int:
     if args.count:
       print(json.dumps(inspect_task.count_tokens(args.task, args.split, lengths)))
 
-  return cli.run(_show)
+  return cli.run(_show, args.debug)
 
 
 if __name__ == "__main__":

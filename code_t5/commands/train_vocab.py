@@ -7,7 +7,6 @@ The `_spm` tasks (e.g. flcc_python_span_corruption_spm) use the model at
 $CODE_T5_DATA_DIR/vocab/code_spm.model. Round-trips source exactly: tabs, trailing spaces,
 blank lines, non-ASCII.
 """
-import argparse
 import glob
 import itertools
 import os
@@ -20,8 +19,7 @@ from code_t5 import cli
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = cli.parser(__doc__)
   parser.add_argument("--prepared_dir", help="prepared shards to read the train split of "
                       "(default: $CODE_T5_DATA_DIR/flcc_dev)")
   parser.add_argument("--model_path", help="where to write the model (default: "
@@ -58,7 +56,7 @@ def main(argv=None) -> int:
     print(f"Trained {model_path} ({args.vocab_size} ids with extra ids) on {counted['files']} "
           f"files, {counted['lines']} lines in {time.time() - start:.1f} s")
 
-  return cli.run(_train)
+  return cli.run(_train, args.debug)
 
 
 if __name__ == "__main__":
