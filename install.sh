@@ -32,6 +32,9 @@ for arg in "$@"; do
   esac
 done
 
+if [ -n "${CODE_T5_TRAINER_SRC:-}" ] && [ -d "$CODE_T5_TRAINER_SRC" ]; then
+  CODE_T5_TRAINER_SRC=$(cd "$CODE_T5_TRAINER_SRC" && pwd)  # before the cd below
+fi
 cd "$(dirname "$0")"
 python=${PYTHON:-python3}
 pip() { "$python" -m pip install --disable-pip-version-check "$@"; }
@@ -56,7 +59,7 @@ if [ -n "${CODE_T5_TRAINER_SRC:-}" ]; then
       exit 2
     fi
   done
-  src=$(cd "$CODE_T5_TRAINER_SRC" && pwd)
+  src=$CODE_T5_TRAINER_SRC
   echo "== T5X, airio, jestimator from $src (editable, no dependencies)"
   pip --no-deps -e "$src/jestimator" -e "$src/airio" -e "$src/t5x"
 else
