@@ -125,3 +125,36 @@ class _FilteredLoader(importlib.abc.Loader):
     module.__spec__.loader = module.__loader__ = self._loader
     with native_stderr_filtered():
       self._loader.exec_module(module)
+
+
+@contextlib.contextmanager
+def native_stderr_lines(on_line):
+  """Streams what is written to file descriptor 2 inside the block, line by line, to
+  `on_line(text)` (on a reader thread) instead of the terminal; yields a text file on the
+  real stderr for progress bars to write to."""
+  import threading  # pylint: disable=g-import-not-at-top
+  sys.stderr.flush()
+  saved = os.dup(2)
+  read_end, write_end = os.pipe()
+
+  def pump():
+    with os.fdopen(read_end, "r", encoding="utf-8", errors="replace") as lines:
+      for line in lines:
+        try:
+          on_line(line)
+        except Exception:  # pylint: disable=broad-except  (never block the writer)
+          pass
+
+  reader = threading.Thread(target=pump, daemon=True)
+  reader.start()
+  os.dup2(write_end, 2)
+  os.close(write_end)
+  real = os.fdopen(os.dup(saved), "w", buffering=1)
+  try:
+    yield real
+  finally:
+    sys.stderr.flush()
+    os.dup2(saved, 2)  # closes the pipe's last write end: the reader sees its end
+    os.close(saved)
+    reader.join(timeout=10)
+    real.close()

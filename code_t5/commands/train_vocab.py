@@ -13,6 +13,8 @@ import os
 import sys
 import time
 
+import tqdm
+
 from code_t5 import paths
 from code_t5.data import vocabularies
 from code_t5 import cli
@@ -43,8 +45,9 @@ def main(argv=None) -> int:
              for r in tf.data.TFRecordDataset(shards))
     counted = {"files": 0, "lines": 0}
 
-    def lines():
-      for text in itertools.islice(files, args.max_files):
+    def lines(stderr):
+      for text in tqdm.tqdm(itertools.islice(files, args.max_files), total=args.max_files,
+                            desc="reading files", unit="file", file=stderr):
         counted["files"] += 1
         for line in text.splitlines():
           if line.strip():
@@ -52,7 +55,7 @@ def main(argv=None) -> int:
             yield line
 
     model_path = os.path.expanduser(args.model_path or paths.vocab_model_path())
-    vocabularies.train_sentencepiece(lines(), model_path, args.vocab_size)
+    vocabularies.train_sentencepiece(lines, model_path, args.vocab_size, progress=True)
     print(f"Trained {model_path} ({args.vocab_size} ids with extra ids) on {counted['files']} "
           f"files, {counted['lines']} lines in {time.time() - start:.1f} s")
 

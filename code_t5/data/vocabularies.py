@@ -1,12 +1,15 @@
 """Vocabularies: bytes (no file needed, the default), a code SentencePiece model, the public
 T5 SentencePiece model of the T5 1.1 / Flan-T5 / UL2 checkpoints (code_t5.data.t5_vocabulary),
 and the tokenizer of a converted Hugging Face checkpoint (code_t5.data.hf_vocabulary)."""
+import math
 import os
+import re
 from typing import Optional
 
 import seqio
 
 from code_t5 import paths
+from code_t5 import quiet
 from code_t5 import atomic_files as atomic
 from code_t5.data import hf_vocabulary
 from code_t5.data import t5_vocabulary
@@ -87,12 +90,53 @@ SPM_TRAINER_OPTIONS = dict(
     shuffle_input_sentence=False, minloglevel=2)
 
 
+# SentencePiece's unigram trainer logs each EM round as "EM sub_iter=0 size=N ...": every
+# round prunes the pieces by PRUNE_FACTOR until 1.1 x the requested size is left.
+_EM_ROUND = re.compile(r"EM sub_iter=0 size=(\d+)")
+_PRUNE_FACTOR = 0.75
+
+
+class _TrainerProgress:
+  """A progress bar over the trainer's pruning rounds, fed with its log lines."""
+
+  def __init__(self, pieces: int, disable: bool):
+    self._target = 1.1 * pieces
+    self._disable = disable
+    self._out = None
+    self._bar = None
+    self.errors: list[str] = []
+
+  def start(self, out) -> None:
+    self._out = out
+
+  def __call__(self, line: str) -> None:
+    if line[:1] in ("E", "F") and not quiet.NATIVE_NOISE.match(line):
+      self.errors.append(line.rstrip())
+    m = _EM_ROUND.search(line)
+    if m:
+      size = int(m.group(1))
+      if self._bar is None:  # the first round: the rounds left follow from its size
+        import tqdm  # pylint: disable=g-import-not-at-top
+        rounds = 1 + max(0, math.ceil(math.log(self._target / size) / math.log(_PRUNE_FACTOR)))
+        self._bar = tqdm.tqdm(total=rounds, desc="training the vocabulary", unit="round",
+                              file=self._out, disable=self._disable)
+      self._bar.update()
+
+  def close(self) -> None:
+    if self._bar is not None:
+      self._bar.update(self._bar.total - self._bar.n)
+      self._bar.close()
+
+
 def train_sentencepiece(lines, model_path: str, vocab_size: int = 8192,
-                        extra_ids: int = EXTRA_IDS, num_threads: int = 2) -> str:
+                        extra_ids: int = EXTRA_IDS, num_threads: int = 2,
+                        progress: bool = False) -> str:
   """Trains the code SentencePiece model on an iterable of source lines.
 
   `vocab_size` counts the extra ids too and must be a multiple of 128 (TPU-friendly
-  embeddings); the model itself gets `vocab_size - extra_ids` pieces.
+  embeddings); the model itself gets `vocab_size - extra_ids` pieces. `progress`: a bar over
+  the trainer's pruning rounds, with an estimate of the time left (`lines` may be a callable
+  that takes the real stderr and returns the lines, to show its own bar while it is read).
   """
   import io  # pylint: disable=g-import-not-at-top
   import sentencepiece as spm  # pylint: disable=g-import-not-at-top
@@ -100,9 +144,19 @@ def train_sentencepiece(lines, model_path: str, vocab_size: int = 8192,
     raise ValueError(f"vocab_size {vocab_size} is not a multiple of 128 (it includes the "
                      f"{extra_ids} extra ids); try {128 * round(vocab_size / 128) or 128}.")
   model = io.BytesIO()
-  spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model,
-                                 vocab_size=vocab_size - extra_ids, num_threads=num_threads,
-                                 **SPM_TRAINER_OPTIONS)
+  options = dict(SPM_TRAINER_OPTIONS, minloglevel=0)  # its INFO lines drive the bar
+  bar = _TrainerProgress(vocab_size - extra_ids, disable=not progress)
+  with quiet.native_stderr_lines(bar) as stderr:
+    bar.start(stderr)
+    try:
+      spm.SentencePieceTrainer.train(
+          sentence_iterator=iter(lines(stderr) if callable(lines) else lines),
+          model_writer=model, vocab_size=vocab_size - extra_ids, num_threads=num_threads,
+          **options)
+    except RuntimeError as e:
+      raise RuntimeError(f"SentencePiece training failed: {e} {' '.join(bar.errors)}") from None
+    finally:
+      bar.close()
   os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
   atomic.write_bytes(model_path, model.getvalue())
   return model_path
