@@ -25,39 +25,17 @@ import time
 import common  # benchmarks/common.py: run as `python benchmarks/<name>.py`
 from code_t5 import paths
 from code_t5.autocomplete import replay
-from code_t5.train import trainer_runs
+from code_t5.corpora import split_files
+from code_t5.train import checkpoint_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GIN = "code_t5/gin_configs/t5x/autocomplete_cpu.gin"
 CONSTANT = ['= self.get("None", (1, 0)):', "return", "if not", "in"]
-README = os.path.join(ROOT, "benchmarks", "README.md")
 BEGIN, END = "<!-- autocomplete:begin -->", "<!-- autocomplete:end -->"
 
 
-def split_files(language: str, split: str, out_dir: str) -> list[str]:
-  """Writes the prepared dev dataset's `split` files of `language` as plain files."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  shards = sorted(glob.glob(os.path.join(paths.flcc_dir(dev=True), language,
-                                         f"{split}.tfrecord-*")))
-  if not shards:
-    raise FileNotFoundError(f"{paths.flcc_dir(dev=True)}/{language}: no {split} shards; run "
-                            "python scripts/make_dev_dataset.py first.")
-  spec = {"text": tf.io.FixedLenFeature([], tf.string),
-          "path": tf.io.FixedLenFeature([], tf.string)}
-  os.makedirs(out_dir, exist_ok=True)
-  written = []
-  for i, record in enumerate(tf.data.TFRecordDataset(shards)):
-    example = tf.io.parse_single_example(record, spec)
-    name = os.path.basename(example["path"].numpy().decode())
-    path = os.path.join(out_dir, f"{i:05d}_{name}")
-    with open(path, "wb") as f:
-      f.write(example["text"].numpy())
-    written.append(path)
-  return written
-
-
 def latest_checkpoint(model_dir: str) -> str | None:
-  steps = trainer_runs.checkpoint_steps(model_dir)
+  steps = checkpoint_files.t5x_steps(model_dir)
   return os.path.join(model_dir, f"checkpoint_{steps[-1]}") if steps else None
 
 
@@ -177,23 +155,28 @@ def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--model_dir", required=True,
-                      help="T5X run of the recipe; trained here when it holds no checkpoint")
+                      help="T5X run of the recipe (autocomplete_cpu.gin)")
+  parser.add_argument("--train", action="store_true", help="train the recipe into --model_dir "
+                      "first when it holds no checkpoint (46 min on 2 CPU cores)")
   parser.add_argument("--files", type=int, default=12)
   parser.add_argument("--max_words", type=int, default=200)
   parser.add_argument("--k", type=int, default=4)
   parser.add_argument("--seed", type=int, default=0)
-  parser.add_argument("--out_dir", default=os.path.join(os.path.dirname(__file__), "results"))
-  parser.add_argument("--no_readme", action="store_true", help="do not rewrite benchmarks/README.md")
+  common.add_output_flags(parser)
   args = parser.parse_args()
   model_dir = os.path.abspath(args.model_dir)
   if latest_checkpoint(model_dir):
     trained = f"loaded from {model_dir}, {os.path.basename(latest_checkpoint(model_dir))}"
-  else:
+  elif args.train:
     trained = f"trained here in {train(model_dir) / 60:.1f} min"
+  else:
+    parser.error(f"--model_dir={args.model_dir} holds no checkpoint_<step>: train the recipe "
+                 f"({GIN}) there first, or pass --train (46 min on 2 CPU cores).")
   work = tempfile.mkdtemp(prefix="autocomplete_bench_")
   held_out, ngram_dir = os.path.join(work, "test"), os.path.join(work, "train")
-  split_files("python", "test", held_out)
-  split_files("python", "train", ngram_dir)
+  prepared = paths.flcc_dir(dev=True)
+  split_files.write(prepared, "python", "test", held_out)
+  split_files.write(prepared, "python", "train", ngram_dir)
   reports = {"ngram": replay_server(f"ngram:{ngram_dir}", held_out, args),
              "t5x": replay_server(f"t5x:{model_dir}", held_out, args),
              "constant": replay_constant(held_out, args)}
@@ -206,24 +189,11 @@ def main() -> None:
            "files": reports["ngram"]["files"], "seed": args.seed, "max_words": args.max_words,
            "k": args.k, "train": trained, "learning_curve": learning_curve(model_dir),
            "replay_seconds": {k: r.get("replay_seconds") for k, r in reports.items()}}
-  result = common.report("autocomplete", rows, args.out_dir, extra)
+  result = common.report("autocomplete", rows, common.out_dir(args), extra)
   print(json.dumps(extra["learning_curve"]))
-  if not args.no_readme:
-    write_section(markdown(rows, {**extra, "machine": result["machine"]}), BEGIN, END,
+  if args.update_readme:
+    common.write_section(markdown(rows, {**extra, "machine": result["machine"]}), BEGIN, END,
                   "Autocomplete quality")
-
-
-def write_section(table: str, begin: str, end: str, title: str) -> None:
-  """Replaces the text between `begin` and `end` in benchmarks/README.md (a new section at the
-  end the first time)."""
-  with open(README, encoding="utf-8") as f:
-    text = f.read()
-  if begin in text:
-    text = text[:text.index(begin)] + table + text[text.index(end) + len(end):]
-  else:
-    text = text.rstrip("\n") + f"\n\n## {title}\n\n" + table + "\n"
-  with open(README, "w", encoding="utf-8") as f:
-    f.write(text)
 
 
 if __name__ == "__main__":

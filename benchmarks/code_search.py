@@ -31,18 +31,22 @@ def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--model_dir", required=True,
-                      help="T5X run of the recipe; trained here when it holds no checkpoint")
+                      help="T5X run of the recipe (dual_encoder_search_cpu.gin)")
+  parser.add_argument("--train", action="store_true", help="train the recipe into --model_dir "
+                      "first when it holds no checkpoint (about 35 min on 2 CPU cores)")
   parser.add_argument("--language", default="python")
   parser.add_argument("--split", default="test")
-  parser.add_argument("--out_dir", default=os.path.join(os.path.dirname(__file__), "results"))
-  parser.add_argument("--no_readme", action="store_true", help="do not rewrite benchmarks/README.md")
+  common.add_output_flags(parser)
   args = parser.parse_args()
   model_dir = os.path.abspath(args.model_dir)
   checkpoint = autocomplete.latest_checkpoint(model_dir)
   if checkpoint:
     trained = f"loaded from {model_dir}, {os.path.basename(checkpoint)}"
-  else:
+  elif args.train:
     trained = f"trained here in {autocomplete.train(model_dir, GIN) / 60:.1f} min"
+  else:
+    parser.error(f"--model_dir={args.model_dir} holds no checkpoint_<step>: train the recipe "
+                 f"({GIN}) there first, or pass --train (about 35 min on 2 CPU cores).")
   dense = f"dense:t5x:{model_dir}"
   results = eval_code_search.evaluate(args.language, args.split, [dense, "dense:hash"])
   names = {**NAMES, dense: "dual encoder, `dual_encoder_search_cpu.gin`",
@@ -57,8 +61,8 @@ def main() -> None:
            "date": time.strftime("%Y-%m-%d"), "train": trained, "results": results,
            "export": {"source": export["source"], "extra_train_trees": export.get(
                "extra_train_trees", []), "rows": export["languages"].get(args.language)}}
-  result = common.report("code_search", rows, args.out_dir, extra)
-  if args.no_readme:
+  result = common.report("code_search", rows, common.out_dir(args), extra)
+  if not args.update_readme:
     return
   lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
   lines += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in rows]
@@ -73,7 +77,7 @@ def main() -> None:
       f"({counts['train']} / {counts['validation']} / {counts['test']} pairs). "
       f"Model: `{GIN}` ({trained}).",
       "", *lines, END])
-  autocomplete.write_section(table, BEGIN, END, "Code search quality")
+  common.write_section(table, BEGIN, END, "Code search quality")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,45 @@
 """Shared helpers of the benchmarks: timing, the machine, tables and JSON results."""
+import argparse
 import json
 import os
 import platform
 import time
+
+from code_t5 import paths
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+README = os.path.join(HERE, "README.md")
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+  """--out_dir (results JSON; default under the data dir, not the checkout) and
+  --update_readme (the committed results/ and README.md table: for a run to publish)."""
+  parser.add_argument("--out_dir", help="where to write <name>.json (default: "
+                      "$CODE_T5_DATA_DIR/benchmarks; with --update_readme: benchmarks/results)")
+  parser.add_argument("--update_readme", action="store_true",
+                      help="publish: write benchmarks/results/<name>.json and the table in "
+                      "benchmarks/README.md of this checkout")
+
+
+def out_dir(args: argparse.Namespace) -> str:
+  if args.out_dir:
+    return args.out_dir
+  if args.update_readme:
+    return os.path.join(HERE, "results")
+  return os.path.join(paths.data_dir(), "benchmarks")
+
+
+def write_section(table: str, begin: str, end: str, title: str) -> None:
+  """Replaces the text between `begin` and `end` in benchmarks/README.md (a new section at the
+  end the first time)."""
+  with open(README, encoding="utf-8") as f:
+    text = f.read()
+  if begin in text:
+    text = text[:text.index(begin)] + table + text[text.index(end) + len(end):]
+  else:
+    text = text.rstrip("\n") + f"\n\n## {title}\n\n" + table + "\n"
+  with open(README, "w", encoding="utf-8") as f:
+    f.write(text)
 
 
 def machine() -> dict:

@@ -40,7 +40,7 @@ def main() -> None:
   parser.add_argument("--model_gin", default="code_t5/gin_configs/t5x/models/t5_1_1_tiny.gin")
   parser.add_argument("--pairs", type=int, default=256)
   parser.add_argument("--batch_sizes", default="1,32")
-  parser.add_argument("--out_dir", default=os.path.join(os.path.dirname(__file__), "results"))
+  common.add_output_flags(parser)
   args = parser.parse_args()
   work = tempfile.mkdtemp(prefix="conala_bench_")
   mined = os.path.join(work, "mined.jsonl")
@@ -64,7 +64,7 @@ def main() -> None:
   base = rows[0]["pairs_per_s"]
   for r in rows:
     r["speedup_vs_first"] = r["pairs_per_s"] / base
-  common.report("conala_inference", rows, args.out_dir)
+  common.report("conala_inference", rows, common.out_dir(args))
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--split", default="train")
-  parser.add_argument("--out_dir", default=os.path.join(os.path.dirname(__file__), "results"))
+  common.add_output_flags(parser)
   args = parser.parse_args()
   pattern = prepare.shard_pattern(paths.flcc_dir(dev=True), "python", args.split)
   if not glob.glob(pattern):
@@ -118,7 +118,7 @@ def main() -> None:
                  "seconds": seconds, "tokens_per_s": tokens / seconds,
                  "ratio": tokens / seconds / limit,
                  "ratio_to_tokenized": tokens / seconds / tokenized})
-  common.report("pipeline", rows, args.out_dir, {"split": args.split, "target_ratio": 0.5})
+  common.report("pipeline", rows, common.out_dir(args), {"split": args.split, "target_ratio": 0.5})
 
 
 if __name__ == "__main__":

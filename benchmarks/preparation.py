@@ -52,7 +52,7 @@ def main() -> None:
   parser.add_argument("--sizes", default="1,4,16")
   parser.add_argument("--workers", default=f"1,{os.cpu_count()}")
   parser.add_argument("--work_dir", default=None)
-  parser.add_argument("--out_dir", default=os.path.join(os.path.dirname(__file__), "results"))
+  common.add_output_flags(parser)
   args = parser.parse_args()
   work = args.work_dir or tempfile.mkdtemp(prefix="prep_bench_")
   base = os.path.join(work, "base")
@@ -74,7 +74,7 @@ def main() -> None:
                    "MB_per_s": total / 1e6 / seconds, "files_per_s": files / seconds,
                    "plain_read_MB_per_s": total / 1e6 / read_seconds,
                    "ratio_to_plain_read": read_seconds / seconds, "kept": manifest["kept"]})
-  common.report("preparation", rows, args.out_dir, {"work_dir": work})
+  common.report("preparation", rows, common.out_dir(args), {"work_dir": work})
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def main() -> None:
   parser.add_argument("--train_files", type=int, default=300)
   parser.add_argument("--test_files", type=int, default=300)
   parser.add_argument("--vocab_size", type=int, default=8192)
-  parser.add_argument("--out_dir", default=os.path.join(os.path.dirname(__file__), "results"))
+  common.add_output_flags(parser)
   args = parser.parse_args()
   texts = source_files()
   train, test = texts[::2][:args.train_files], texts[1::2][:args.test_files]
@@ -61,7 +61,7 @@ def main() -> None:
   rows = [measure("byte", vocabularies.BYTE, test),
           measure(f"code_spm_{args.vocab_size}",
                   vocabularies.CodeSentencePieceVocabulary(model), test)]
-  common.report("vocabulary", rows, args.out_dir,
+  common.report("vocabulary", rows, common.out_dir(args),
                 {"spm_train_seconds": train_seconds, "spm_train_files": len(train)})
   if any(r["round_trip_exact_pct"] != 100 for r in rows):
     sys.exit("round trip is not exact")

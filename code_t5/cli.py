@@ -9,6 +9,10 @@ from code_t5 import quiet
 from code_t5.corpora import flcc, prepare
 
 
+# A language with fewer files may well miss a split; with more, an empty split is worth a line.
+MIN_FILES_FOR_ALL_SPLITS = 5
+
+
 def add_split_flags(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--splits", default="train=0.9,validation=0.05,test=0.05",
                       help="split fractions by repository (default: %(default)s)")
@@ -54,5 +58,13 @@ def print_summary(manifest: dict, out_dir: str, seconds: float) -> None:
     print(f"  e.g. {reason}: {path}")
   for warning in manifest["warnings"]:
     print(f"warning: {warning}")
+  for slug, splits in manifest["languages"].items():
+    counts = [splits.get(split, {}) for split in manifest["splits"]]
+    empty = [split for split, c in zip(manifest["splits"], counts) if not c.get("files")]
+    if empty and sum(c.get("files", 0) for c in counts) >= MIN_FILES_FOR_ALL_SPLITS:
+      print(f"warning: {slug} has no files in {', '.join(empty)}: its "
+            f"{sum(c.get('repositories', 0) for c in counts)} repositories all fell in other "
+            "splits (splits are by repository); give a tree with more repositories or other "
+            "--splits fractions.")
   if manifest.get("resumed_shards"):
     print(f"resumed: {manifest['resumed_shards']} shards were already complete")

@@ -140,8 +140,13 @@ def _complete(prepared: str, model_dir) -> None:
 def _search(source_root: str) -> None:
   index_dir = os.path.join(paths.data_dir(), "search", "quickstart")
   print(f"\n== 6. code search: BM25 index of {source_root} -> {index_dir}")
-  manifest = search_index.build(source_root, index_dir, exclude=["test", "tests", "site-packages"],
-                                progress=sys.stderr.isatty())
+  try:
+    manifest = search_index.build(source_root, index_dir,
+                                  exclude=["test", "tests", "site-packages"],
+                                  progress=sys.stderr.isatty())
+  except ValueError as e:  # a tree without functions to index: the other steps still count
+    print(f"   skipped: {e}")
+    return
   print(f"   {manifest['functions']} functions of {manifest['parsed_files']} files indexed in "
         f"{manifest['seconds']['total']:.0f} s (test folders and site-packages left out)")
   print(f"   Q: {QUESTION!r}")

@@ -285,7 +285,7 @@ def test_converted_checkpoint_fine_tunes_on_an_hf_task_with_t5x(tmp_path, tokeni
   import seqio
   from conftest import REPO_ROOT, run_script
   import conala_fixtures
-  from code_t5.train import trainer_runs
+  from code_t5.train import checkpoint_files
   config, tensors = _hf_config("t5_1_0"), _hf_tensors(_hf_config("t5_1_0"), seed=1)
   # Sharper logits (T5 1.0 scales them by 1/sqrt(d_model)): the loss is then far from a
   # fresh model's.
@@ -317,7 +317,7 @@ def test_converted_checkpoint_fine_tunes_on_an_hf_task_with_t5x(tmp_path, tokeni
       capture_output=True, text=True, cwd=REPO_ROOT, env={**os.environ, **env}, timeout=600)
   assert train.returncode == 0, train.stderr[-4000:]
   assert os.path.isdir(os.path.join(model_dir, "checkpoint_2"))
-  losses = trainer_runs.read_scalars(os.path.join(model_dir, "training_eval"),
+  losses = checkpoint_files.read_scalars(os.path.join(model_dir, "training_eval"),
                                      "loss_per_nonpadding_target_token")
   assert sorted(losses) == [0, 2], losses
 

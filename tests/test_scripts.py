@@ -1,6 +1,7 @@
 """The command-line front ends, run in subprocesses as a user runs them."""
 import glob
 import os
+import re
 
 import pytest
 
@@ -92,17 +93,42 @@ def test_train_vocab_on_prepared_shards(tmp_path, data_dir):
   assert result.returncode == 2 and "no train shards" in result.stderr
 
 
-def test_quickstart_main_job(tmp_path, source_tree):
+# Start-up lines of TensorFlow, XLA, CUDA and absl that no command may print by default.
+STARTUP_NOISE = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|cuInit|cuda|oneDNN|"
+                           r"CPU instructions|WARNING:tensorflow|tf_record_iterator|"
+                           r"cache_dataset_ops|falls back to heuristics|Not restoring param",
+                           re.MULTILINE)
+
+
+def test_quickstart_main_job(tmp_path):
+  """The README's main job on its default tree (the standard library), with fewer steps: trains
+  (where T5X is installed), completes held-out lines beside the n-gram, answers a search
+  question; not one line of start-up noise."""
   import subprocess
   import sys
-  result = subprocess.run([sys.executable, "-m", "code_t5.quickstart",
-                           f"--source_dir={source_tree}", "--examples=1"],
+  from code_t5.train import trainer_runs
+  result = subprocess.run([sys.executable, "-m", "code_t5.quickstart", "--examples=1",
+                           "--train_steps=30"],
                           capture_output=True, text=True, cwd=str(tmp_path),
                           env={**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "d")})
   assert result.returncode == 0, result.stderr
   for objective in ("span_corruption", "prefix_lm", "lm", "full_line"):
     assert f"-- flcc_dev_python_{objective}: {{'examples': " in result.stdout
-  assert "<extra_id_0>" in result.stdout
+  assert "<extra_id_" in result.stdout
+  assert not STARTUP_NOISE.search(result.stdout + result.stderr), STARTUP_NOISE.findall(
+      result.stdout + result.stderr)
+  if trainer_runs.installed_trainer() == "t5x":
+    losses = re.search(r"held-out loss per token \(validation repositories\): step 0: "
+                       r"([\d.]+), step 30: ([\d.]+)", result.stdout)
+    assert losses and float(losses.group(2)) < float(losses.group(1)), result.stdout
+    assert re.search(r"training loss per token: step 30: [\d.]+", result.stdout)
+    assert "t5x.train: Training for 30 steps" in result.stdout
+    assert "== 5. completing held-out lines" in result.stdout
+    assert re.search(r"     truth : .*\n     model : .*\n     n-gram: ", result.stdout)
+  else:
+    assert "== 4. training: skipped. T5X is not installed (./install.sh adds it" in result.stdout
+  answers = re.findall(r"^ +[\d.]+  (\S+\.py):\d+  (\S+)", result.stdout, re.MULTILINE)
+  assert len(answers) == 3, result.stdout
 
 
 def test_score_full_line_reads_t5x_predictions_and_names_bad_lines(tmp_path):

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from code_t5.autocomplete import server as server_lib
-from code_t5.train import trainer_runs as training
+from code_t5.train import trainer_runs
 from conftest import REPO_ROOT, autocomplete_server
 
 pytestmark = pytest.mark.skipif(
-    training.installed_trainer() != "t5x",
+    trainer_runs.installed_trainer() != "t5x",
     reason="T5X is not importable: it is not on PyPI (install the `t5x` extra as README.md "
            "says, with network access)")
 GIN = "code_t5/gin_configs/t5x"

@@ -15,11 +15,11 @@ import sys
 
 import pytest
 
-from code_t5.train import trainer_runs as training
+from code_t5.train import trainer_runs
 from conftest import REPO_ROOT, run_script
 
 pytestmark = pytest.mark.skipif(
-    training.installed_trainer() != "t5x",
+    trainer_runs.installed_trainer() != "t5x",
     reason="T5X is not importable: it is not on PyPI (README, 'Training with T5X')")
 GIN = "code_t5/gin_configs/t5x"
 TASK_FILES = sorted(os.path.splitext(os.path.basename(p))[0]

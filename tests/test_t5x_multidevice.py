@@ -13,11 +13,12 @@ import sys
 
 import pytest
 
-from code_t5.train import trainer_runs as training
+from code_t5.train import trainer_runs
+from code_t5.train import checkpoint_files
 from conftest import REPO_ROOT, run_script
 
 pytestmark = pytest.mark.skipif(
-    training.installed_trainer() != "t5x",
+    trainer_runs.installed_trainer() != "t5x",
     reason="T5X is not importable: it is not on PyPI (README, 'Training with T5X')")
 GIN = "code_t5/gin_configs/t5x"
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -86,7 +87,7 @@ def _train(data_dir: str, model_dir: str, model: str, mesh: str, devices: int,
        "--gin.train.train_eval_dataset_cfg=None", "--gin.train.infer_eval_dataset_cfg=None",
        "--gin.utils.create_learning_rate_scheduler.factors='constant'",
        "--gin.utils.create_learning_rate_scheduler.base_learning_rate=0.01")
-  return training.read_scalars(os.path.join(model_dir, "train"), "loss")[STEPS]
+  return checkpoint_files.read_scalars(os.path.join(model_dir, "train"), "loss")[STEPS]
 
 
 @pytest.fixture(scope="module")

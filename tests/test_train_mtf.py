@@ -9,11 +9,12 @@ import sys
 
 import pytest
 
-from code_t5.train import trainer_runs as training
+from code_t5.train import trainer_runs
+from code_t5.train import checkpoint_files
 from conftest import autocomplete_server, run_script
 
 pytestmark = pytest.mark.skipif(
-    training.installed_trainer() != "mtf",
+    trainer_runs.installed_trainer() != "mtf",
     reason="needs the Mesh TF stack (TF 2.15 with tf.estimator): requirements/mtf.txt; "
            ".ci/run builds it and runs this test there")
 DEV = "code_t5/gin_configs/mtf/dev.gin"
@@ -39,7 +40,7 @@ def test_tiny_shared_prefix_lm_trains_evaluates_and_infers(tmp_path):
   _mtf(model_dir, env, "--gin_file=perplexity_eval.gin",
        "--gin_param=utils.run.dataset_split='validation'",
        "--gin_param=eval_checkpoint_step=[0, 20]")
-  nlp = training.read_scalars(model_dir, "neg_log_perplexity")
+  nlp = checkpoint_files.read_scalars(model_dir, "neg_log_perplexity")
   assert sorted(nlp) == [0, 20] and all(math.isfinite(v) for v in nlp.values())
   assert nlp[20] > nlp[0] + 0.5, nlp  # uniform over 384 ids is -5.95
 

@@ -6,11 +6,12 @@ import sys
 
 import pytest
 
-from code_t5.train import trainer_runs as training
+from code_t5.train import trainer_runs
+from code_t5.train import checkpoint_files
 from conftest import run_script
 
 pytestmark = pytest.mark.skipif(
-    training.installed_trainer() != "t5x",
+    trainer_runs.installed_trainer() != "t5x",
     reason="T5X is not importable: it is not on PyPI (install the `t5x` extra as README.md "
            "says, with network access)")
 GIN = "code_t5/gin_configs/t5x"
@@ -43,7 +44,7 @@ def test_dev_model_trains_20_steps_and_improves(env, tmp_path, config, task):
   _t5x("train", env, f"--gin_file={GIN}/{config}", f"--gin_file={GIN}/tasks/{task}.gin",
        f"--gin.MODEL_DIR='{model_dir}'", "--gin.TRAIN_STEPS=20", "--gin.train.eval_period=20")
   assert os.path.isdir(os.path.join(model_dir, "checkpoint_20"))
-  loss = training.read_scalars(os.path.join(model_dir, "training_eval"),
+  loss = checkpoint_files.read_scalars(os.path.join(model_dir, "training_eval"),
                                "loss_per_all_target_tokens")
   assert sorted(loss) == [0, 20] and loss[20] < 0.8 * loss[0], loss
 

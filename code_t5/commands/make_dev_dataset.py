@@ -41,12 +41,20 @@ def main(argv=None) -> int:
 def _build(args) -> dict:
   start = time.time()
   out_root = os.path.expanduser(args.out_root or paths.dev_source_dir())
+  if os.path.exists(out_root):
+    print(f"note: replacing the dev dataset tree in {out_root} (and its prepared shards); "
+          "pass --out_root and --prepared_dir to keep it.")
   if args.flcc_root:
     built = dev_dataset.copy_subset(os.path.expanduser(args.flcc_root), out_root, args.pattern)
   else:
     built = dev_dataset.from_source_tree(args.source_dir and os.path.expanduser(args.source_dir),
                                          out_root)
   print(f"FLCC-layout tree: {json.dumps(built)}")
+  if built["repositories"] > 1 and built.get("single_file_repositories") == built["repositories"]:
+    print(f"warning: {args.source_dir or built['source']} is a flat folder: each of its "
+          f"{built['repositories']} files became a repository of its own, so the splits "
+          "divide files, not projects. Point --source_dir at a folder of packages (one "
+          "repository per sub-folder) to split by project.")
   if args.no_prepare:
     return built
   prepared_dir = os.path.expanduser(args.prepared_dir or paths.flcc_dir(dev=True))

@@ -25,10 +25,7 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
 
   def _show():
-    import seqio  # pylint: disable=g-import-not-at-top
-    if args.task not in {*seqio.TaskRegistry.names(), *seqio.MixtureRegistry.names()}:
-      raise ValueError(f"--task={args.task}: not registered; names start with flcc_, e.g. "
-                       "flcc_dev_python_span_corruption.")
+    inspect_task.registered(args.task)
     lengths = {"inputs": args.inputs_length, "targets": args.targets_length}
     for i, ex in enumerate(inspect_task.examples(args.task, args.split, args.examples, lengths)):
       for feature, text in ex.items():

@@ -83,6 +83,7 @@ def from_source_tree(src_dir: Optional[str], out_root: str, owner: Optional[str]
   owner = owner or os.path.basename(src_dir.rstrip("/")) or "local"
   repos = collections.defaultdict(list)  # repo name -> [(rel path in repo, abs path, ext)]
   ignored = collections.Counter()
+  single_files = set()  # repositories made of one file at the top of src_dir
   for dirpath, dirnames, filenames in os.walk(src_dir):
     dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
                          and not os.path.islink(os.path.join(dirpath, d)))
@@ -96,6 +97,8 @@ def from_source_tree(src_dir: Optional[str], out_root: str, owner: Optional[str]
       top = rel.split(os.sep)[0]
       repo = os.path.splitext(top)[0] if top == rel else top
       repos[repo].append((rel, path, ext))
+      if top == rel:
+        single_files.add(repo)
 
   v3 = os.path.join(out_root, "v3")
   num_files = 0
@@ -120,4 +123,4 @@ def from_source_tree(src_dir: Optional[str], out_root: str, owner: Optional[str]
     with open(os.path.join(meta, "METADATA"), "w") as f:
       f.write("".join(f"A\t{p}\n" for p in sorted(paths.values())) + f"{max(mtimes)}\n")
   return {"source": src_dir, "out": out_root, "repositories": len(repos), "files": num_files,
-          "ignored": dict(ignored)}
+          "single_file_repositories": len(single_files), "ignored": dict(ignored)}

@@ -1,4 +1,5 @@
 """Looks inside a task: decoded examples and token counts, as a newcomer would inspect one."""
+import difflib
 import itertools
 from typing import Mapping, Optional
 
@@ -6,6 +7,21 @@ import seqio
 
 # Lengths for inspecting tasks locally; training lengths come from the gin configs.
 DEFAULT_LENGTHS = {"inputs": 256, "targets": 64}
+
+
+def registered(name: str):
+  """The registered task or mixture `name`; for an unknown name, a UsageError with the closest
+  registered names (import code_t5.tasks / code_t5.mixtures first)."""
+  from code_t5 import errors  # pylint: disable=g-import-not-at-top
+  names = {*seqio.TaskRegistry.names(), *seqio.MixtureRegistry.names()}
+  if name not in names:
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    hint = (f"did you mean {', '.join(close)}?" if close else
+            "names start with flcc_, wikitext_, conala_, csn_ or code_and_text_, e.g. "
+            "flcc_dev_python_span_corruption")
+    raise errors.UsageError(f"{name}: no task or mixture of that name is registered; {hint} "
+                            "(code-t5-show-task --task=NAME shows one)")
+  return seqio.get_mixture_or_task(name)
 
 
 def lengths_for(task: seqio.Task, lengths: Optional[Mapping[str, int]] = None) -> dict:
@@ -33,7 +49,7 @@ def decode(vocab: seqio.Vocabulary, ids) -> str:
 def examples(task_name: str, split: str = "validation", num: int = 2,
              lengths: Optional[Mapping[str, int]] = None, seed: int = 0) -> list[dict]:
   """The first `num` examples of a task's split, each feature decoded to text."""
-  task = seqio.get_mixture_or_task(task_name)
+  task = registered(task_name)
   ds = task.get_dataset(lengths_for(task, lengths), split=split, shuffle=False, seed=seed)
   out = []
   for ex in itertools.islice(ds.as_numpy_iterator(), num):

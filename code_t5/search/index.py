@@ -312,7 +312,7 @@ class Searcher:
     dense = dense_model(self.model)
     try:
       if uses_bm25(self.model):
-        import bm25s  # pylint: disable=g-import-not-at-top
+        bm25s = retrieval.import_bm25s()
         where = os.path.join(data_dir, BM25_DIR)
         self.bm25 = bm25s.BM25.load(where, show_progress=False)
         self._check_bm25(where)

@@ -6,8 +6,10 @@ Protocol: query i (a docstring) has one true code, row i of the split; it is ran
 (seed, i), so every scorer (dual encoder, BM25) sees the same candidates. Rank = the number of
 candidates scoring >= the true one (ties count against it, as CodeSearchNet's evaluation does).
 """
+import logging
 import os
 import re
+import sys
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -162,9 +164,24 @@ def bm25_words(text: str) -> list[str]:
   return [w.lower() for w in re.findall(r"[A-Za-z]+|[0-9]+", text)]
 
 
+def import_bm25s():
+  """bm25s, kept away from JAX and quiet. When it loads, bm25s imports JAX where installed and
+  compiles a top-k with it (1.2 s of a 2 s one-shot query) for a selection we never ask it for
+  (we read `get_scores` and rank in NumPy); and it sets its logger to DEBUG."""
+  if "bm25s" not in sys.modules and "jax" not in sys.modules:
+    sys.modules["jax"] = None  # `import jax` raises ImportError: bm25s takes its NumPy path
+    try:
+      import bm25s  # pylint: disable=g-import-not-at-top,unused-import
+    finally:
+      del sys.modules["jax"]
+  import bm25s  # pylint: disable=g-import-not-at-top
+  logging.getLogger("bm25s").setLevel(logging.WARNING)
+  return bm25s
+
+
 def bm25_index(documents: Sequence[list[str]], show_progress: bool = False):
   """A bm25s.BM25 (Lucene variant) over tokenised documents; row i is document i."""
-  import bm25s  # pylint: disable=g-import-not-at-top
+  bm25s = import_bm25s()
   retriever = bm25s.BM25()
   # A placeholder word keeps bm25s from rejecting a document without words.
   retriever.index([words or ["\0"] for words in documents], show_progress=show_progress)

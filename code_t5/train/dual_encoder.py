@@ -181,5 +181,5 @@ class Encoder:
 @functools.lru_cache(maxsize=2)
 def load_encoder(checkpoint_or_model_dir: str) -> Encoder:
   """The search CLI's `--model=dense:t5x:<dir>`: a model dir (newest checkpoint) or checkpoint."""
-  from code_t5.train import t5x_restore  # pylint: disable=g-import-not-at-top
-  return Encoder(t5x_restore.latest_checkpoint(checkpoint_or_model_dir))
+  from code_t5.train import checkpoint_files  # pylint: disable=g-import-not-at-top
+  return Encoder(checkpoint_files.latest_t5x_checkpoint(checkpoint_or_model_dir))

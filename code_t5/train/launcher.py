@@ -17,7 +17,8 @@ import subprocess
 import sys
 from typing import Optional
 
-from code_t5.train import trainer_runs as training
+from code_t5.train import checkpoint_files
+from code_t5.train import trainer_runs
 from code_t5 import atomic_files as atomic
 
 GIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gin_configs")
@@ -71,7 +72,7 @@ def parse(argv: Optional[list[str]] = None,
                         required=default is None, help=f"(env {env_name})" if env_name else None)
   args, extra = parser.parse_known_args(argv)
   settings = Settings(**vars(args))
-  settings.trainer = settings.trainer or training.installed_trainer() or "t5x"
+  settings.trainer = settings.trainer or trainer_runs.installed_trainer() or "t5x"
   if settings.trainer not in DEFAULT_TASK:
     raise ValueError(f"TRAINER={settings.trainer!r}: use 't5x' or 'mtf'")
   settings.task = settings.task or DEFAULT_TASK[settings.trainer]
@@ -103,7 +104,8 @@ def check(s: Settings) -> None:
   if s.restore_from not in ("latest", "no") and not os.path.exists(s.restore_from):
     raise ValueError(f"RESTORE_FROM={s.restore_from!r}: use 'latest', 'no' or the path of an "
                      "existing checkpoint")
-  saved = training.checkpoint_steps(s.model_dir)
+  saved = (checkpoint_files.t5x_steps if s.trainer == "t5x" else
+           checkpoint_files.mtf_steps)(s.model_dir)
   if s.restore_from == "no" and saved:
     raise ValueError(f"RESTORE_FROM=no but {s.model_dir} already holds checkpoints "
                      f"(latest: step {saved[-1]}); choose an empty "
@@ -171,12 +173,12 @@ def mtf_command(s: Settings, steps: int, evaluate: bool) -> list[str]:
 def validation_losses(s: Settings) -> dict[int, float]:
   """{step: cross-entropy per non-padding target token} from the trainer's summaries."""
   if s.trainer == "mtf":
-    return training.mtf_validation_losses(s.model_dir)
+    return checkpoint_files.mtf_validation_losses(s.model_dir)
   # T5X's `loss` adds z-loss; its cross-entropy is averaged over all target positions, so
   # dividing by the non-padding fraction of the same positions leaves cross-entropy per token.
   event_dir = os.path.join(s.model_dir, "training_eval")
-  cross_ent = training.read_scalars(event_dir, "cross_ent_loss_per_all_target_tokens")
-  fraction = training.read_scalars(event_dir, "non_padding_fraction/loss_weights")
+  cross_ent = checkpoint_files.read_scalars(event_dir, "cross_ent_loss_per_all_target_tokens")
+  fraction = checkpoint_files.read_scalars(event_dir, "non_padding_fraction/loss_weights")
   return {step: cross_ent[step] / fraction[step] for step in cross_ent if fraction.get(step)}
 
 
@@ -202,7 +204,7 @@ def launch(s: Settings, extra: list[str]) -> dict[int, float]:
   else:
     # Mesh TF trains and evaluates in separate runs: train to each validation step, then
     # evaluate that checkpoint, so validation really happens every VAL_EVERY steps.
-    done = max(training.checkpoint_steps(s.model_dir) or [0])
+    done = max(checkpoint_files.mtf_steps(s.model_dir) or [0])
     stops = [*range(s.val_every, s.train_steps, s.val_every), s.train_steps]
     commands = [cmd + extra for step in stops if step > done
                 for cmd in (mtf_command(s, step, False), mtf_command(s, step, True))]

@@ -1,13 +1,18 @@
 """Checks T5X runs make before they build a dataset, wired into runs/*.gin.
 
 T5X composes a model file with a task file; a model that cannot take the task's features
-(an encoder-decoder on an `lm` task, a dual encoder on anything but query/passage pairs) would
-otherwise fail deep inside seqio's feature converter. This fails first, in one line.
+(an encoder-decoder on an `lm` task, a dual encoder on anything but query/passage pairs), or a
+task name with a typo, would otherwise fail deep inside seqio. This fails first, in one line
+(a UsageError: code_t5/errors.py).
 """
-import sys
 from typing import Mapping, Optional
 
 import seqio
+
+from code_t5 import errors
+from code_t5.data import inspect_task
+
+errors.one_line_in_t5x()
 
 
 def model_features(model, task_features: set[str]) -> tuple[set[str], set[str]]:
@@ -38,7 +43,7 @@ def mismatch(model, name: str, feature_lengths: Optional[Mapping[str, int]],
   """Why `model` cannot `run` ('train', 'eval' or 'infer' on `split`) on task/mixture `name`
   with these lengths, or None if it can."""
   model_name = type(model).__name__
-  task = seqio.get_mixture_or_task(name)
+  task = inspect_task.registered(name)
   if run == "infer" and getattr(model, "output_vocabulary", None) is None:
     return (f"{model_name} cannot run infer on {name}: it embeds, it does not decode text. "
             "Embed with python -m code_t5.search or scripts/eval_code_search.py.")
@@ -63,9 +68,8 @@ def mismatch(model, name: str, feature_lengths: Optional[Mapping[str, int]],
 
 def checked_task(name: str, model, feature_lengths: Optional[Mapping[str, int]] = None,
                  run: str = "train", split: str = "validation") -> str:
-  """Returns `name` if `model` can `run` on it; otherwise exits with a one-line message."""
+  """Returns `name` if `model` can `run` on it; otherwise raises a UsageError saying why."""
   problem = mismatch(model, name, feature_lengths, run, split)
   if problem:
-    # SystemExit, not an exception: gin would wrap it and absl would print a traceback.
-    sys.exit(f"error: {problem}")
+    raise errors.UsageError(problem)
   return name

@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import gin
 from gin import config as gin_config
 
-from code_t5.train import trainer_runs
+from code_t5.train import checkpoint_files
 
 
 @contextlib.contextmanager
@@ -74,19 +74,11 @@ def restore(model: Any, checkpoint: str, input_shapes: Mapping[str, tuple],
   return Restored(model, state, initializer, partitioner)
 
 
-def latest_checkpoint(path: str) -> str:
-  """`path` itself if it is a checkpoint folder, else the newest checkpoint_<step> inside."""
-  steps = trainer_runs.checkpoint_steps(path)
-  if steps and not os.path.basename(os.path.normpath(path)).startswith("checkpoint_"):
-    return os.path.join(path, f"checkpoint_{steps[-1]}")
-  return path
-
-
 def checkpoint_and_config(path: str) -> tuple[str, str]:
   """The checkpoint_<step> folder `path` names (itself, or the newest in a t5x.train model dir)
   and the config.gin beside it; FileNotFoundError in one line when either is missing. Reads
   no checkpoint: a cheap check before T5X and JAX are imported."""
-  checkpoint = latest_checkpoint(path)
+  checkpoint = checkpoint_files.latest_t5x_checkpoint(path)
   if not os.path.basename(os.path.normpath(checkpoint)).startswith("checkpoint_"):
     raise FileNotFoundError(f"{path}: no checkpoint_<step> folder; give a t5x.train model dir "
                             "or one of its checkpoint_<step> folders.")

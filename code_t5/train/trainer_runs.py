@@ -1,8 +1,6 @@
 """Trains the dev model for a few steps with whichever trainer is installed, and reads back
 its losses. Used by the main job; the trainers themselves run as their usual commands."""
-import glob
 import importlib.util
-import math
 import os
 import re
 import subprocess
@@ -10,6 +8,7 @@ import sys
 from typing import Optional
 
 from code_t5 import quiet
+from code_t5.train import checkpoint_files
 
 T5X_DEV_GIN = "code_t5/gin_configs/t5x/dev.gin"
 T5X_QUICKSTART_GIN = "code_t5/gin_configs/t5x/quickstart.gin"
@@ -29,35 +28,6 @@ def installed_trainer() -> Optional[str]:
     if hasattr(tf.compat.v1, "estimator"):
       return "mtf"
   return None
-
-
-def read_scalars(event_dir: str, tag: str) -> dict[int, float]:
-  """{step: value} of a scalar summary in the TensorBoard event files under `event_dir`."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  values = {}
-  for path in sorted(glob.glob(os.path.join(event_dir, "**", "events.out.tfevents.*"),
-                               recursive=True)):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        if value.tag == tag:
-          values[event.step] = float(tf.make_ndarray(value.tensor) if value.HasField("tensor")
-                                     else value.simple_value)
-  return values
-
-
-def checkpoint_steps(model_dir: str) -> list[int]:
-  """Steps of the checkpoints either trainer left in `model_dir` (T5X checkpoint_<step>/,
-  Mesh TF model.ckpt-<step>.index), ascending."""
-  names = [os.path.basename(p) for p in glob.glob(os.path.join(model_dir, "checkpoint_*"))
-           + glob.glob(os.path.join(model_dir, "model.ckpt-*.index"))]
-  steps = [re.fullmatch(r"(?:checkpoint_|model\.ckpt-)(\d+)(?:\.index)?", n) for n in names]
-  return sorted(int(m.group(1)) for m in steps if m)
-
-
-def mtf_validation_losses(model_dir: str) -> dict[int, float]:
-  """{step: cross-entropy per non-padding token} from Mesh TF's perplexity_eval summaries."""
-  return {step: -value for step, value in read_scalars(model_dir, "neg_log_perplexity").items()
-          if math.isfinite(value)}
 
 
 def _run(cmd: list[str], log_path: str, progress: Optional[re.Pattern] = None) -> None:
@@ -90,8 +60,8 @@ def train_t5x(model_dir: str, steps: int, gin_file: str = T5X_DEV_GIN,
         f"--gin.train.eval_period={period}",
         f"--gin.utils.SaveCheckpointConfig.period={steps}"],
        model_dir + ".log", T5X_PROGRESS if progress else None)
-  return {"train": read_scalars(os.path.join(model_dir, "train"), "loss_per_all_target_tokens"),
-          "held_out": read_scalars(os.path.join(model_dir, "training_eval"),
+  return {"train": checkpoint_files.read_scalars(os.path.join(model_dir, "train"), "loss_per_all_target_tokens"),
+          "held_out": checkpoint_files.read_scalars(os.path.join(model_dir, "training_eval"),
                                    "loss_per_all_target_tokens")}
 
 
@@ -103,4 +73,4 @@ def train_mtf(model_dir: str, steps: int) -> dict[int, float]:
   _run(base + ["--gin_file=perplexity_eval.gin", "--gin_param=utils.run.dataset_split="
                "'validation'", f"--gin_param=eval_checkpoint_step=[0, {steps}]"],
        model_dir + ".eval.log")
-  return mtf_validation_losses(model_dir)
+  return checkpoint_files.mtf_validation_losses(model_dir)
