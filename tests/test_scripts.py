@@ -155,3 +155,15 @@ def test_score_full_line_reads_t5x_predictions_and_names_bad_lines(tmp_path):
   predictions.write_text("a\n")
   result = run_script("score_full_line.py", f"--predictions={predictions}", f"--targets={targets}")
   assert result.returncode == 2 and "must pair line by line" in result.stderr
+
+
+@pytest.mark.parametrize("script", ["export_conala.py", "export_wikitext.py",
+                                    "export_codesearchnet.py"])
+def test_hub_download_without_network_fails_at_once_naming_from_disk(tmp_path, script):
+  # A hub that refuses connections (a closed local port) stands for no network.
+  env = {"CODE_T5_DATA_DIR": str(tmp_path), "HF_ENDPOINT": "http://127.0.0.1:9",
+         "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0"}
+  result = run_script(script, env=env)
+  assert result.returncode == 2, result.stderr[-2000:]
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: cannot reach the Hugging Face hub for ") and "--from_disk" in last

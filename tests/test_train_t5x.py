@@ -76,6 +76,28 @@ def test_full_line_eval_and_infer_score_with_our_metrics(env, tmp_path):
                  "edit_similarity"):
     assert scores[metric] == pytest.approx(evaluated[metric], abs=1e-6), metric
 
+  # What a user gets wrong fails in one line inside t5x.eval itself, no traceback.
+  out = f"--gin.EVAL_OUTPUT_DIR='{tmp_path / 'eval2'}'"
+  wrong_size = f"--gin_file={GIN}/models/t5_1_1_small.gin"
+  for flags, expected in [
+      ((model, f"--gin.CHECKPOINT_PATH='{model_dir}/checkpoint_2000'"),
+       f"error: checkpoint {model_dir}/checkpoint_2000 does not exist; checkpoints in "
+       f"{model_dir}: checkpoint_0, checkpoint_20."),
+      ((wrong_size, checkpoint),
+       f"error: checkpoint {model_dir}/checkpoint_20 does not fit the model "
+       "(EncoderDecoderModel): decoder: 2 layers in the checkpoint, 8 in the model; encoder: 2 "
+       "layers in the checkpoint, 8 in the model;"),
+      ((model, checkpoint, "--gin.MIXTURE_OR_TASK_NAME='flcc_dev_pyton_full_line'"),
+       "error: flcc_dev_pyton_full_line: no task or mixture of that name is registered; did "
+       "you mean flcc_dev_python_full_line,"),
+  ]:
+    result = subprocess.run([sys.executable, "-m", "t5x.eval", *flags, mesh, task,
+                             f"--gin_file={GIN}/runs/eval.gin", out],
+                            capture_output=True, text=True, env=env)
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode != 0 and last.startswith(expected), result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+
 
 def test_conala_rewrite_model_trains_then_rewrites_mined_pairs(tmp_path):
   sys.path.insert(0, os.path.dirname(__file__))

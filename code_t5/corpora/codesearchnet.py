@@ -37,6 +37,7 @@ import tqdm
 from code_t5 import atomic_files as atomic
 from code_t5 import source_functions
 from code_t5.corpora import splits as split_lib
+from code_t5.corpora import hub
 
 LANGUAGES = ("python", "java", "javascript", "go", "php", "ruby")
 SPLITS = ("train", "validation", "test")
@@ -101,8 +102,7 @@ def _read_disk(source: str) -> Iterator[tuple[str, Optional[str], dict]]:
 
 
 def _read_hub(languages: Iterable[str]) -> tuple[Iterator[tuple[str, str, dict]], int]:
-  import datasets  # pylint: disable=g-import-not-at-top  (slow import; network)
-  loaded = {lang: datasets.load_dataset(HUB_NAME, lang) for lang in languages}
+  loaded = {lang: hub.load_dataset(HUB_NAME, lang) for lang in languages}
 
   def rows():
     for lang, splits in loaded.items():

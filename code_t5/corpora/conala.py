@@ -17,6 +17,7 @@ from typing import Iterable, Optional
 import tqdm
 
 from code_t5 import atomic_files as atomic
+from code_t5.corpora import hub
 
 CURATED_FIELDS = ("question_id", "intent", "rewritten_intent", "snippet")
 MINED_FIELDS = ("id", "question_id", "parent_answer_post_id", "intent", "snippet", "prob")
@@ -61,9 +62,8 @@ def _read_original(folder: str) -> dict:
 
 
 def _read_hub() -> dict:
-  import datasets  # pylint: disable=g-import-not-at-top  (slow import; network)
-  curated = datasets.load_dataset("neulab/conala", "curated")
-  mined = datasets.load_dataset("neulab/conala", "mined")
+  curated = hub.load_dataset("neulab/conala", "curated")
+  mined = hub.load_dataset("neulab/conala", "mined")
   return {"curated_train": curated["train"], "curated_test": curated["test"],
           "mined": mined["train"]}
 

@@ -10,6 +10,7 @@ from typing import Optional
 import tqdm
 
 from code_t5 import atomic_files as atomic
+from code_t5.corpora import hub
 
 SPLITS = ("train", "validation", "test")
 CONFIGS = ("wikitext-103-raw-v1", "wikitext-2-raw-v1", "wikitext-103-v1", "wikitext-2-v1")
@@ -101,7 +102,7 @@ def load(config: str = "wikitext-103-raw-v1", from_disk: Optional[str] = None):
   from local files (see `locate`)."""
   import datasets  # pylint: disable=g-import-not-at-top  (slow import)
   if from_disk is None:
-    dataset = datasets.load_dataset("wikitext", config)
+    dataset = hub.load_dataset("wikitext", config)
   else:
     builder, folder, files = locate(config, from_disk)
     if files is not None:

@@ -5,6 +5,7 @@ does not exist, or a checkpoint of another shape (more layers, another width) ot
 deep in a gather or in the restore, with a long traceback and no names. These fail first, in
 one line naming both sides (a UsageError: code_t5/errors.py).
 """
+import collections.abc
 import os
 import re
 from typing import Optional
@@ -35,10 +36,12 @@ def mismatch(vocabulary: seqio.Vocabulary, embedding_size: int,
 
 
 def _flatten(tree, prefix: str = "") -> dict[str, tuple]:
-  if hasattr(tree, "shape") and not isinstance(tree, dict):
-    return {prefix: tuple(tree.shape)}
+  """{"a/b/c": shape} of the arrays (or array metadata) in a nested mapping."""
+  tree = getattr(tree, "value", tree)  # flax's boxed (partitioned) parameters
+  if not isinstance(tree, collections.abc.Mapping):
+    return {prefix: tuple(tree.shape)} if hasattr(tree, "shape") else {}
   out = {}
-  for key, value in (tree.items() if isinstance(tree, dict) else ()):
+  for key, value in tree.items():
     out.update(_flatten(value, f"{prefix}/{key}" if prefix else str(key)))
   return out
 
@@ -85,7 +88,10 @@ def _layers(shapes: dict[str, tuple]) -> dict[str, int]:
 
 
 def structure_mismatch(checkpoint: dict[str, tuple], model: dict[str, tuple]) -> Optional[str]:
-  """What differs between a checkpoint's parameters and a model's, in one line, or None."""
+  """What differs between a checkpoint's parameters and a model's, in one line, or None
+  (also when either side is unknown: empty)."""
+  if not checkpoint or not model:
+    return None
   ckpt_layers, model_layers = _layers(checkpoint), _layers(model)
   layers = [f"{stack}: {ckpt_layers.get(stack, 0)} layers in the checkpoint, "
             f"{model_layers.get(stack, 0)} in the model"

@@ -7,6 +7,14 @@ our tasks and mixtures are registered.
 """
 import sys
 
+from code_t5 import quiet
+
+WRONG_STACK = ("error: the Mesh TF trainer needs tf.estimator, which TensorFlow {version} no "
+               "longer has (gone after 2.15): run it in its own environment, "
+               "python3.11 -m venv .venv-mtf && .venv-mtf/bin/pip install -r "
+               "requirements/mtf.txt && .venv-mtf/bin/pip install --no-deps t5==0.9.4 -e . "
+               "(README.md, 'Training with Mesh TensorFlow').")
+
 
 def apply_tf_compat() -> None:
   """Aliases the TF symbol that mesh_tensorflow 0.1.21 still imports from its old place."""
@@ -18,6 +26,10 @@ def apply_tf_compat() -> None:
 
 
 def main() -> None:
+  quiet.silence()
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if not hasattr(tf.compat.v1, "estimator"):
+    sys.exit(WRONG_STACK.format(version=tf.__version__))
   apply_tf_compat()
   if not any(arg.startswith("--module_import") for arg in sys.argv[1:]):
     sys.argv.append("--module_import=code_t5.mixtures")  # t5's default: every t5 task instead
