@@ -18,6 +18,7 @@ import json
 import os
 import random
 import sys
+import time
 
 from code_t5 import cli
 from code_t5.autocomplete import replay
@@ -90,6 +91,9 @@ def main(argv=None) -> int:
   parser.add_argument("--context_chars", type=int, default=16384,
                       help="send at most this many characters before the cursor (default: "
                       "%(default)s)")
+  parser.add_argument("--wait_seconds", type=float, default=120,
+                      help="wait this long for the server to answer /health (default: "
+                      "%(default)s)")
   parser.add_argument("--seed_protocol", action="store_true",
                       help="also replay the seed's whole protocol, for old numbers "
                       "(seed_protocol_accuracy; twice the requests)")
@@ -112,11 +116,17 @@ def main(argv=None) -> int:
       progress.update()
 
   with httpx.Client(base_url=args.url, timeout=60) as client:
-    try:
-      client.get("/health").raise_for_status()
-    except httpx.HTTPError as e:
-      print(f"error: {args.url}: server not reachable ({e}).", file=sys.stderr)
-      return 2
+    deadline = time.monotonic() + args.wait_seconds
+    while True:  # a server started just before (`... &`) may still be loading its model
+      try:
+        client.get("/health").raise_for_status()
+        break
+      except httpx.HTTPError as e:
+        if time.monotonic() > deadline:
+          print(f"error: {args.url}: server not reachable after {args.wait_seconds} s ({e}).",
+                file=sys.stderr)
+          return 2
+        time.sleep(0.5)
     cap = k_cap(client)
     if cap is not None and args.k > cap:
       print(f"error: --k={args.k}: the server at {args.url} returns at most {cap} suggestions "
