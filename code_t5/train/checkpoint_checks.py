@@ -89,26 +89,27 @@ def _layers(shapes: dict[str, tuple]) -> dict[str, int]:
 
 def structure_mismatch(checkpoint: dict[str, tuple], model: dict[str, tuple]) -> Optional[str]:
   """What differs between a checkpoint's parameters and a model's, in one line, or None
-  (also when either side is unknown: empty)."""
+  (also when either side is unknown: empty). Parameters on one side only are allowed where the
+  other side still shares some (a dual encoder restores the encoder of a T5 checkpoint and
+  adds its own projection): the layer counts of the stacks both have, and the shapes of the
+  parameters both have, must agree."""
   if not checkpoint or not model:
     return None
+  common = set(checkpoint) & set(model)
+  if not common:
+    return (f"no parameter in common (checkpoint: {sorted(checkpoint)[0]}, ...; model: "
+            f"{sorted(model)[0]}, ...)")
   ckpt_layers, model_layers = _layers(checkpoint), _layers(model)
-  layers = [f"{stack}: {ckpt_layers.get(stack, 0)} layers in the checkpoint, "
-            f"{model_layers.get(stack, 0)} in the model"
-            for stack in sorted(set(ckpt_layers) | set(model_layers))
-            if ckpt_layers.get(stack, 0) != model_layers.get(stack, 0)]
-  shapes = [f"{name}: {checkpoint[name]} in the checkpoint, {model[name]} in the model"
-            for name in sorted(set(checkpoint) & set(model)) if checkpoint[name] != model[name]]
-  only_ckpt = sorted(set(checkpoint) - set(model))
-  only_model = sorted(set(model) - set(checkpoint))
+  layers = [f"{stack}: {ckpt_layers[stack]} layers in the checkpoint, "
+            f"{model_layers[stack]} in the model"
+            for stack in sorted(set(ckpt_layers) & set(model_layers))
+            if ckpt_layers[stack] != model_layers[stack]]
   if layers:
     return "; ".join(layers)
+  shapes = [f"{name}: {checkpoint[name]} in the checkpoint, {model[name]} in the model"
+            for name in sorted(common) if checkpoint[name] != model[name]]
   if shapes:
     return "; ".join(shapes[:2]) + (f" (and {len(shapes) - 2} more)" if len(shapes) > 2 else "")
-  if only_ckpt or only_model:
-    return (f"{len(only_ckpt)} parameters only in the checkpoint (e.g. "
-            f"{(only_ckpt or ['none'])[0]}), {len(only_model)} only in the model (e.g. "
-            f"{(only_model or ['none'])[0]})")
   return None
 
 
