@@ -33,8 +33,24 @@ class PreparedMembersMixture(seqio.Mixture):
 
   def __init__(self, name: str, tasks: Sequence[str], **kwargs):
     self._registered = False  # seqio's __init__ checks self.tasks: all members until then
+    self._building = None  # while get_dataset runs: {task name: rate}, computed once
     super().__init__(name, tasks, **kwargs)
     self._registered = True
+
+  def get_rate(self, task: seqio.Task) -> float:
+    if self._building is not None:
+      return self._building[task.name]
+    return super().get_rate(task)
+
+  def get_dataset(self, *args, **kwargs):
+    """seqio's, with each member's rate computed once for the whole build (seqio asks for
+    `tasks` and each rate several times while it builds)."""
+    self._building = {t.name: super(PreparedMembersMixture, self).get_rate(t)
+                      for t in self.members}
+    try:
+      return super().get_dataset(*args, **kwargs)
+    finally:
+      self._building = None
 
   @property
   def members(self) -> list[seqio.Task]:

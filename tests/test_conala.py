@@ -206,3 +206,16 @@ def test_read_done_ids_drops_only_a_partial_last_line(tmp_path):
   path.write_text('{"id": "a"}\n{"id": "b"}\n{"id": "c')
   assert inference.read_done_ids(str(path)) == {"a", "b"}
   assert path.read_text() == '{"id": "a"}\n{"id": "b"}\n'
+
+
+def test_json_lines_source_names_the_line_of_a_list_field(tmp_path):
+  """A list where a string belongs is an error naming file, line and field, not its repr."""
+  from code_t5.data import sources
+  path = tmp_path / "train.jsonl"
+  path.write_text('{"inputs": "a", "targets": "b"}\n{"inputs": ["x", "y"], "targets": "c"}\n')
+  source = sources.JsonLinesSource(lambda split: str(path), ["inputs", "targets"],
+                                   lambda split: None, "re-export")
+  rows = source.get_dataset("train").as_numpy_iterator()
+  assert next(rows) == {"inputs": b"a", "targets": b"b"}
+  with pytest.raises(Exception, match=rf"{path}:2: field 'inputs' is a JSON list"):
+    next(rows)

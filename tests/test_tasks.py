@@ -1,3 +1,4 @@
+import collections
 import subprocess
 import sys
 
@@ -60,6 +61,22 @@ def test_mixture_rates_follow_training_files(use_data_dir):
   # Members are every language; the dataset is built from the prepared ones only.
   assert len(mixture.members) == len(task_configs.FLCC_LANGUAGES) == 103
   assert [t.name for t in mixture.tasks] == ["flcc_java_lm", "flcc_python_lm"]
+
+
+def test_a_mixture_build_computes_each_rate_once(use_data_dir, monkeypatch):
+  from code_t5.data import sources
+  calls = []
+  real = sources.PreparedFlccSource.num_input_examples
+  monkeypatch.setattr(sources.PreparedFlccSource, "num_input_examples",
+                      lambda self, split: calls.append(self._slug) or real(self, split))
+  mixture = seqio.get_mixture_or_task("flcc_all_lm")
+  ds = mixture.get_dataset({"targets": 32}, split="train", shuffle=False)
+  assert next(iter(ds))["targets"].shape[0] <= 32
+  # One rate per member (103 languages), however often seqio asks for `tasks` and the rates
+  # during the build; the two prepared members' own datasets may count their files again.
+  counts = collections.Counter(calls)
+  assert len(counts) == len(mixture.members) == 103
+  assert {slug for slug, n in counts.items() if n > 1} <= {"java", "python"}, counts
 
 
 def test_missing_data_says_what_to_run(tmp_path, monkeypatch):

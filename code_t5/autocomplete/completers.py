@@ -17,7 +17,6 @@ _WORD = re.compile(r"\S+")
 
 class Completer(Protocol):
   name: str
-  supports_temperature: bool  # samples at a request's temperature > 0
 
   def complete(self, text: str, k: int, max_length: int, temperature: float) -> list[str]:
     ...
@@ -37,7 +36,6 @@ class NGramCompleter:
   """
 
   name = "ngram"
-  supports_temperature = False
 
   def __init__(self, texts: Iterable[str], order: int = 3, max_words: int = 8, keep: int = 32):
     self._order = order
@@ -102,7 +100,6 @@ class SavedModelCompleter:
   """
 
   name = "savedmodel"
-  supports_temperature = False
 
   def __init__(self, export_dir: str):
     import glob  # pylint: disable=g-import-not-at-top

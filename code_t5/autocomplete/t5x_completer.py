@@ -65,7 +65,6 @@ class T5XCompleter:
   """
 
   name = "t5x"
-  supports_temperature = True
 
   def __init__(self, model_dir_or_checkpoint: str, max_prompt_tokens: Optional[int] = None,
                max_decode_tokens: int = 64, alpha: float = 0.6, top_k: int = 40,

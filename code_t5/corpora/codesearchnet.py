@@ -37,10 +37,10 @@ import tqdm
 from code_t5 import atomic_files as atomic
 from code_t5 import source_functions
 from code_t5.corpora import splits as split_lib
+from code_t5.corpora.splits import SPLITS
 from code_t5.corpora import hub
 
 LANGUAGES = ("python", "java", "javascript", "go", "php", "ruby")
-SPLITS = ("train", "validation", "test")
 FIELDS = ("repo", "path", "func_name", "language", "url", "code", "code_tokens", "docstring",
           "docstring_tokens")
 # Hugging Face schema: the fields an export needs (the rest are ignored).

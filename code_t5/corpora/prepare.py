@@ -11,6 +11,7 @@ A run holds a lock on the output folder: a second run on the same folder fails a
 """
 import contextlib
 import dataclasses
+import functools
 import glob
 import hashlib
 import json
@@ -220,5 +221,15 @@ def _prepare_locked(root: str, out_dir: str, splits, shard_bytes: int, workers: 
 
 
 def read_manifest(data_dir: str) -> dict:
-  with open(os.path.join(data_dir, MANIFEST)) as f:
+  """The manifest of a prepared folder (FileNotFoundError before preparation). Parsed once per
+  version of the file: every task of a mixture asks for it when the mixture is built."""
+  path = os.path.join(data_dir, MANIFEST)
+  info = os.stat(path)
+  return _parsed_manifest(path, info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_manifest(path: str, mtime_ns: int, size: int) -> dict:
+  del mtime_ns, size  # the cache key: a rewritten manifest is read again
+  with open(path) as f:
     return json.load(f)

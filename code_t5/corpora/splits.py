@@ -5,6 +5,8 @@ from typing import Sequence
 
 Splits = Sequence[tuple[str, float]]
 DEFAULT_SPLITS = (("train", 0.9), ("validation", 0.05), ("test", 0.05))
+# The split names every corpus and task uses, in this order.
+SPLITS = tuple(name for name, _ in DEFAULT_SPLITS)
 
 
 def parse_splits(spec: str) -> tuple[tuple[str, float], ...]:

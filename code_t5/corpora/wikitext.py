@@ -11,8 +11,8 @@ import tqdm
 
 from code_t5 import atomic_files as atomic
 from code_t5.corpora import hub
+from code_t5.corpora.splits import SPLITS
 
-SPLITS = ("train", "validation", "test")
 CONFIGS = ("wikitext-103-raw-v1", "wikitext-2-raw-v1", "wikitext-103-v1", "wikitext-2-v1")
 SUMMARY = "wikitext_summary.json"
 HINT = ("Export it first: python scripts/export_wikitext.py (--from_disk=DIR for local files), "

@@ -4,14 +4,13 @@ import json
 import os
 from typing import Callable, Optional, Sequence
 
-from absl import logging
 import seqio
 import tensorflow as tf
 
 from code_t5 import paths
 from code_t5.corpora import prepare
+from code_t5.corpora.splits import SPLITS
 
-SPLITS = ("train", "validation", "test")
 
 
 class _ShardPatterns(collections.abc.Mapping):
@@ -81,33 +80,36 @@ class PreparedFlccSource(seqio.TFExampleDataSource):
 
 
 class JsonLinesSource(seqio.FunctionDataSource):
-  """JSON lines, one example per line, string fields only.
-
-  A malformed line stops reading with an error naming the file and line, unless
-  `skip_malformed` (then each skip is counted and the count logged).
-  """
+  """JSON lines, one example per line; each field a string, a number (read as its text) or
+  null (read as ""). Anything else (a malformed line, a list or an object where a string is
+  expected) stops reading with an error naming the file, the line and the field."""
 
   def __init__(self, path_fn: Callable[[str], str], fields: Sequence[str],
                count_fn: Callable[[str], Optional[int]], missing_hint: str,
-               skip_malformed: bool = False, splits: Sequence[str] = SPLITS):
+               splits: Sequence[str] = SPLITS):
     self._path_fn, self._fields, self._count_fn = path_fn, tuple(fields), count_fn
-    self._missing_hint, self._skip_malformed = missing_hint, skip_malformed
+    self._missing_hint = missing_hint
     super().__init__(dataset_fn=self._read, splits=splits)
 
   def _records(self, path: str):
-    skipped = 0
     with open(path, encoding="utf-8") as f:
       for number, line in enumerate(f, 1):
         try:
           record = json.loads(line)
-          yield {k: "" if record.get(k) is None else str(record[k]) for k in self._fields}
-        except (ValueError, AttributeError) as e:
-          if not self._skip_malformed:
-            raise ValueError(f"{path}:{number}: malformed JSON line ({e}); fix or delete the "
-                             "line, or re-export the data.") from None
-          skipped += 1
-    if skipped:
-      logging.warning("%s: skipped %d malformed lines", path, skipped)
+          if not isinstance(record, dict):
+            raise ValueError(f"a JSON {type(record).__name__}, not an object")
+        except ValueError as e:
+          raise ValueError(f"{path}:{number}: malformed JSON line ({e}); fix or delete the "
+                           "line, or re-export the data.") from None
+        example = {}
+        for k in self._fields:
+          value = record.get(k)
+          if isinstance(value, (list, dict, bool)):
+            raise ValueError(f"{path}:{number}: field {k!r} is a JSON "
+                             f"{type(value).__name__}, not a string; fix the line, or "
+                             "re-export the data.")
+          example[k] = "" if value is None else str(value)
+        yield example
 
   def _read(self, split: str, shuffle_files: bool, seed: Optional[int] = None) -> tf.data.Dataset:
     del shuffle_files, seed  # one file per split; seqio shuffles examples downstream
