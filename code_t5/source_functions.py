@@ -159,6 +159,17 @@ def code_tokens(source: str) -> str:
       t.type == tokenize.STRING and t.start[0] == docstring_line))
 
 
+def name_skip(path: str) -> Optional[tuple[str, str]]:
+  """("name_not_utf8", the name with its bytes escaped) for a file name that is not UTF-8
+  (it could not be written to an index or a JSON summary), else None."""
+  try:
+    path.encode("utf-8")
+  except UnicodeEncodeError:
+    shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return ("name_not_utf8", shown)
+  return None
+
+
 def read_regular_file(root: str, path: str, max_bytes: int
                        ) -> tuple[Optional[bytes], Optional[tuple[str, str]]]:
   """(the bytes of `root/path`, None), or (None, (skip reason, example)) unless it is a
@@ -194,6 +205,8 @@ def extract_file(root: str, path: str, max_bytes: int = MAX_FILE_BYTES
                  ) -> tuple[list[Function], Optional[tuple[str, str]]]:
   """(functions of the Python file `root/path`, None), or ([], (skip reason, example)) when it
   is left out (other languages are `unsupported_language`)."""
+  if (skipped := name_skip(path)):
+    return [], skipped
   if os.path.splitext(path)[1] not in PYTHON_SUFFIXES:
     if os.path.isdir(os.path.join(root, path)):  # a symlink to a folder, not walked
       return [], ("symlinked_folder", path)

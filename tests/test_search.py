@@ -451,9 +451,10 @@ def test_manifest_without_data_is_one_line_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("cut, message", [
-    (lambda t: t[:len(t) // 2], "not a JSON row"),                    # mid-row
+    (lambda t: t[:len(t) // 2], " rows where the manifest says 5"),  # mid-row
     (lambda t: "".join(t.splitlines(True)[:-2]), "3 rows where the manifest says 5"),
-    (lambda t: t.replace("\n", "\n[1]\n", 1), "a row without"),
+    (lambda t: t.replace("\n", "\n[1]\n", 1), "6 rows where the manifest says 5"),
+    (lambda t: t.replace('"line": ', '"line": 1', 1), "changed since indexing"),
 ])
 def test_truncated_functions_file_names_file_and_line(tmp_path, capsys, cut, message):
   index_dir, data_dir = _built(tmp_path)
@@ -663,3 +664,61 @@ def test_hybrid_with_a_missing_checkpoint_fails_before_extraction(tmp_path):
   assert f"--model=hybrid:dense:t5x:{tmp_path}/missing: no such checkpoint" in result.stderr
   assert "extracting" not in result.stderr and "Traceback" not in result.stderr
   assert not os.path.exists(os.path.join(root, index_lib.INDEX_DIR_NAME))
+
+
+def test_a_flipped_byte_in_the_bm25_arrays_is_refused(tmp_path, capsys):
+  index_dir, data_dir = _built(tmp_path)
+  path = os.path.join(data_dir, index_lib.BM25_DIR, "data.csc.index.npy")
+  with open(path, "r+b") as f:  # one byte of a score, inside the array: still a valid .npy
+    f.seek(-3, os.SEEK_END)
+    byte = f.read(1)
+    f.seek(-3, os.SEEK_END)
+    f.write(bytes([byte[0] ^ 0x40]))
+  assert f"{path}: changed since indexing (sha256 differs)" in _damaged(index_dir, capsys)
+
+
+def test_an_unknown_model_or_a_mistyped_row_is_a_one_line_error(tmp_path, capsys):
+  index_dir, data_dir = _built(tmp_path)
+  manifest = os.path.join(index_dir, index_lib.MANIFEST)
+  original = open(manifest, encoding="utf-8").read()
+  _rewrite(manifest, lambda t: t.replace('"model": "bm25"', '"model": "tfidf"'))
+  assert "unknown model 'tfidf' in the manifest" in _damaged(index_dir, capsys)
+  _rewrite(manifest, lambda t: original)
+  rows = os.path.join(data_dir, index_lib.METADATA)
+
+  def line_as_text(text):
+    first, rest = text.split("\n", 1)
+    row = json.loads(first)
+    row["line"] = str(row["line"])
+    return json.dumps(row) + "\n" + rest
+
+  _rewrite(rows, line_as_text)
+  assert f"{rows}: changed since indexing (sha256 differs)" in _damaged(index_dir, capsys)
+  # Edited with its checksum too: the row itself is refused when it is served.
+  _rewrite(manifest, lambda t: json.dumps({**json.loads(t), "sha256": index_lib.data_checksums(
+      data_dir)}))
+  searcher = index_lib.Searcher(index_dir)
+  with pytest.raises(index_lib.DamagedIndex, match=f"{rows}:1: field 'line' is not a int"):
+    _ = searcher.functions[0]
+
+
+def test_saved_bm25_scores_equal_bm25s(tmp_path):
+  docs = [retrieval.bm25_words(t) for t in (
+      "read a file and return its lines", "parse a date string", "readFile lines lines",
+      "write bytes to a socket", "")]
+  index = retrieval.bm25_index(docs)
+  index.save(str(tmp_path / "bm25"))
+  saved = retrieval.SavedBM25(str(tmp_path / "bm25"))
+  for query in (["read", "lines"], ["lines", "lines", "file"], ["socket"]):
+    np.testing.assert_array_equal(saved.get_scores(query), index.get_scores(query))
+  assert saved.get_scores(["read"]).argmax() in (0, 2)
+
+
+def test_a_file_name_that_is_not_utf8_is_a_counted_skip(tmp_path):
+  root = write_tree(tmp_path / "src", SEARCH_TREE)
+  with open(os.path.join(os.fsencode(root), b"caf\xe9.py"), "wb") as f:
+    f.write(b"def cafe():\n    return 1\n")
+  manifest = index_lib.build(root, str(tmp_path / "index"), progress=False)
+  assert manifest["skipped"]["name_not_utf8"] == 1
+  assert manifest["skip_examples"]["name_not_utf8"] == "caf\\xe9.py"
+  assert manifest["functions"] == 5

@@ -142,7 +142,8 @@ def print_summary(manifest: dict, index_dir: str) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
   parser = argparse.ArgumentParser(prog="python -m code_t5.search", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+  debug_help = "show the traceback of an error"
+  parser.add_argument("--debug", action="store_true", help=debug_help)
   commands = parser.add_subparsers(dest="command", required=True)
   index = commands.add_parser(
       "index", help="index the functions under DIR",
@@ -150,6 +151,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
       "JavaScript, Go, PHP and Ruby (tree-sitter). Other languages' files are counted as "
       "unsupported_language in the summary, beside files that do not decode or parse.")
   index.add_argument("dir", metavar="DIR", help="the source tree")
+  index.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
   index.add_argument("--index_dir", help=f"where to write the index (default: "
                      f"DIR/{index_lib.INDEX_DIR_NAME}); an existing index is replaced once "
                      "the new one is complete")
@@ -171,6 +173,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   ask.add_argument("text", metavar="QUESTION", nargs="?", help="in English, e.g. \"parse a "
                    "date string\"; without it, one question per line of stdin (interactive "
                    "on a terminal: the index is loaded once)")
+  ask.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
   ask.add_argument("--index_dir", help="the index (default: the nearest "
                    f"{index_lib.INDEX_DIR_NAME} in the current folder or its parents)")
   ask.add_argument("-k", "--k", type=int, default=10, help="results (default: %(default)s)")

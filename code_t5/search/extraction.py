@@ -143,6 +143,8 @@ def extract_tree_sitter(data: bytes, path: str, suffix: str) -> list[Function]:
 def extract_file(root: str, path: str, max_bytes: int = source_functions.MAX_FILE_BYTES
                  ) -> tuple[list[Function], Optional[tuple[str, str]]]:
   """(functions of `root/path`, None), or ([], (skip reason, example)) when it is left out."""
+  if (skipped := source_functions.name_skip(path)):
+    return [], skipped
   suffix = os.path.splitext(path)[1]
   if suffix not in TREE_SITTER or _parser(suffix) is None:
     return source_functions.extract_file(root, path, max_bytes)

@@ -9,6 +9,8 @@ written beside the old one and replaces it only once complete, by rewriting the 
 atomically.
 """
 import collections
+import collections.abc
+import hashlib
 import json
 import math
 import os
@@ -27,7 +29,7 @@ from code_t5 import source_functions
 from code_t5.search import extraction
 from code_t5.search import retrieval
 
-FORMAT_VERSION = 2  # 2: files.json (size and mtime of each indexed file)
+FORMAT_VERSION = 3  # 2: files.json (size and mtime of each indexed file); 3: sha256 of every file
 INDEX_DIR_NAME = ".code_t5_search"
 MANIFEST = "manifest.json"
 METADATA = "functions.jsonl"
@@ -37,7 +39,20 @@ FAISS_FILE = "dense.faiss"
 DATA_PREFIX = "data-"
 EMBED_BATCH = 256
 BUILD_HINT = "python -m code_t5.search index <DIR>"
-FIELDS = frozenset(("path", "qualname", "line", "end_line", "docstring", "source"))
+FIELD_TYPES = {"path": str, "qualname": str, "line": int, "end_line": int, "docstring": str,
+               "source": str}
+FIELDS = frozenset(FIELD_TYPES)
+
+
+def data_checksums(data_dir: str) -> dict[str, str]:
+  """{path relative to the data folder: sha256} of every file the index wrote."""
+  sums = {}
+  for folder, _, files in os.walk(data_dir):
+    for name in files:
+      path = os.path.join(folder, name)
+      with open(path, "rb") as f:
+        sums[os.path.relpath(path, data_dir)] = hashlib.file_digest(f, "sha256").hexdigest()
+  return dict(sorted(sums.items()))
 
 
 class HashEncoder:
@@ -231,6 +246,7 @@ def build(root: str, index_dir: Optional[str] = None, model: str = "bm25",
         "unsupported_suffixes": dict(found.unsupported_suffixes.most_common()),
         "seconds": {"extract": round(extracted - start, 3), "total": round(seconds, 3)},
         "functions_per_second": round(len(fns) / seconds, 1),
+        "sha256": data_checksums(data_dir),
     }
     atomic.write_json(os.path.join(index_dir, MANIFEST), manifest, indent=1)
   except BaseException:
@@ -299,6 +315,13 @@ class Searcher:
       if not isinstance(self.manifest.get(key), kind):
         self._damaged(path, f"no valid {key!r} in the manifest")
     self.model = self.manifest["model"]
+    try:
+      normalise_model(self.model)
+    except ValueError:
+      self._damaged(path, f"unknown model {self.model!r} in the manifest (expected "
+                    f"{MODELS_HINT})")
+    if not isinstance(self.manifest.get("sha256"), dict):
+      self._damaged(path, "no checksums ('sha256') in the manifest")
     if model is not None and normalise_model(model) != self.model:
       raise ValueError(f"--model={model}, but the index at {index_dir} was built with "
                        f"--model={self.model}; query without --model, or rebuild it with "
@@ -312,9 +335,8 @@ class Searcher:
     dense = dense_model(self.model)
     try:
       if uses_bm25(self.model):
-        bm25s = retrieval.import_bm25s()
         where = os.path.join(data_dir, BM25_DIR)
-        self.bm25 = bm25s.BM25.load(where, show_progress=False)
+        self.bm25 = retrieval.SavedBM25(where)
         self._check_bm25(where)
       if dense:
         where = os.path.join(data_dir, FAISS_FILE)
@@ -332,32 +354,35 @@ class Searcher:
       raise
     except Exception as e:  # pylint: disable=broad-except  (any unreadable file: rebuild)
       self._damaged(where, f"unreadable ({type(e).__name__}: {str(e)[:200]})")
+    self._check_sums(data_dir)
     if dense:
       self.encoder = load_encoder(dense[len("dense:"):])
     self._warned = set()
+
+  def _check_sums(self, data_dir: str) -> None:
+    """Every file as the index wrote it (a flipped byte in an array is otherwise served)."""
+    expected = self.manifest["sha256"]
+    found = data_checksums(data_dir)
+    for name in sorted(set(expected) | set(found)):
+      if expected.get(name) != found.get(name):
+        what = ("missing" if name not in found else "not written by the index"
+                if name not in expected else "changed since indexing (sha256 differs)")
+        self._damaged(os.path.join(data_dir, name), what)
 
   def _damaged(self, path: str, problem: str) -> None:
     raise DamagedIndex(f"{path}: {problem}; the index is damaged, rebuild it with "
                        f"`{reindex_command(self.manifest, self.index_dir)}`.")
 
-  def _read_rows(self, path: str) -> list[dict]:
-    rows = []
+  def _read_rows(self, path: str) -> "_Rows":
     try:
-      with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-          try:
-            row = json.loads(line)
-          except ValueError as e:
-            self._damaged(f"{path}:{number}", f"not a JSON row ({e})")
-          if not isinstance(row, dict) or not FIELDS.issubset(row):
-            self._damaged(f"{path}:{number}", f"a row without {sorted(FIELDS)}")
-          rows.append(row)
-    except (OSError, UnicodeDecodeError) as e:
+      with open(path, "rb") as f:
+        lines = f.read().splitlines()
+    except OSError as e:
       self._damaged(path, f"unreadable ({e})")
-    if len(rows) != self.manifest["functions"]:
-      self._damaged(path, f"{len(rows)} rows where the manifest says "
+    if len(lines) != self.manifest["functions"]:
+      self._damaged(path, f"{len(lines)} rows where the manifest says "
                     f"{self.manifest['functions']} (truncated?)")
-    return rows
+    return _Rows(lines, path, self._damaged)
 
   def _read_stamps(self, path: str) -> dict:
     try:
@@ -371,15 +396,15 @@ class Searcher:
 
   def _check_bm25(self, where: str) -> None:
     """Every document id and word id in range, so a query cannot index past the rows."""
-    scores, n = self.bm25.scores, len(self.functions)
-    indices, indptr = np.asarray(scores["indices"]), np.asarray(scores["indptr"])
-    if scores["num_docs"] != n:
-      self._damaged(where, f"{scores['num_docs']} documents for {n} functions")
+    bm25, n = self.bm25, len(self.functions)
+    indices, indptr = bm25.indices, bm25.indptr
+    if bm25.num_docs != n:
+      self._damaged(where, f"{bm25.num_docs} documents for {n} functions")
     if indices.size and (indices.min() < 0 or indices.max() >= n):
       self._damaged(where, f"document ids out of range 0..{n - 1}")
     # bm25s keeps "" in its vocabulary without a column; queries never hold it.
     word_ids = [i for word, i in self.bm25.vocab_dict.items() if word]
-    if (len(indptr) < 1 or indptr[-1] != len(indices) or len(indices) != len(scores["data"])
+    if (len(indptr) < 1 or indptr[-1] != len(indices) or len(indices) != len(bm25.data)
         or np.any(np.diff(indptr) < 0) or
         (word_ids and (min(word_ids) < 0 or max(word_ids) >= len(indptr) - 1))):
       self._damaged(where, "its word table does not match its score matrix")
@@ -426,6 +451,38 @@ class Searcher:
     scores, ids = self.index.search(q, k)
     return [(float(s), self.functions[i]) for s, i in zip(scores[0], ids[0])
             if 0 <= i < len(self.functions)]
+
+
+class _Rows(collections.abc.Sequence):
+  """The function rows, parsed and checked when first served: a query shows k of them, and
+  parsing all (12 MB for the standard library) would be most of a one-shot query's time. The
+  file's checksum is verified at load, so a row only fails here if file and manifest were
+  both edited."""
+
+  def __init__(self, lines: list[bytes], path: str, damaged):
+    self._lines, self._path, self._damaged = lines, path, damaged
+    self._parsed: dict[int, dict] = {}
+
+  def __len__(self) -> int:
+    return len(self._lines)
+
+  def __getitem__(self, i):
+    if isinstance(i, slice):
+      return [self[j] for j in range(*i.indices(len(self)))]
+    i = range(len(self))[i]
+    if i not in self._parsed:
+      where = f"{self._path}:{i + 1}"
+      try:
+        row = json.loads(self._lines[i])
+      except ValueError as e:
+        self._damaged(where, f"not a JSON row ({e})")
+      if not isinstance(row, dict) or not FIELDS.issubset(row):
+        self._damaged(where, f"a row without {sorted(FIELDS)}")
+      for field, kind in FIELD_TYPES.items():
+        if not isinstance(row[field], kind) or isinstance(row[field], bool):
+          self._damaged(where, f"field {field!r} is not a {kind.__name__}")
+      self._parsed[i] = row
+    return self._parsed[i]
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
