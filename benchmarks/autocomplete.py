@@ -16,7 +16,6 @@ import argparse
 import glob
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import time
 
 import common  # benchmarks/common.py: run as `python benchmarks/<name>.py`
 from code_t5 import paths
+from code_t5.autocomplete import client
 from code_t5.autocomplete import replay
 from code_t5.corpora import split_files
 from code_t5.train import checkpoint_files
@@ -61,48 +61,17 @@ def learning_curve(model_dir: str) -> list[dict]:
   return [{"step": step, **values} for step, values in sorted(curve.items())]
 
 
-def free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
-
-
 def replay_server(model: str, files_dir: str, args) -> dict:
   """Starts the server for `model`, replays the files with eval_autocomplete.py, stops it."""
-  port = free_port()
-  url = f"http://127.0.0.1:{port}"
-  # The server logs a line per request: to a file, as an unread pipe would fill and block it.
-  log = tempfile.NamedTemporaryFile("w+", prefix="autocomplete_server_", suffix=".log")
-  server = subprocess.Popen([sys.executable, "-m", "code_t5.autocomplete.server",
-                             f"--model={model}", f"--port={port}"], cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
-  try:
-    import httpx  # pylint: disable=g-import-not-at-top
-    deadline = time.time() + 600
-    while True:
-      if server.poll() is not None:
-        log.seek(0)
-        raise RuntimeError(f"--model={model}: the server exited: {log.read()[-2000:]}")
-      try:
-        if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-          break
-      except httpx.HTTPError:
-        pass
-      if time.time() > deadline:
-        raise RuntimeError(f"--model={model}: the server did not start in 10 minutes.")
-      time.sleep(1)
+  with client.running_server(model, seconds=600, cwd=ROOT) as (url, _):
     start = time.time()
     out = subprocess.run(
         [sys.executable, "scripts/eval_autocomplete.py", url, files_dir,
          f"--files={args.files}", f"--max_words={args.max_words}", f"--k={args.k}",
          f"--seed={args.seed}"], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
-    report = json.loads(out)
-    report["replay_seconds"] = round(time.time() - start, 1)
-    return report
-  finally:
-    server.terminate()
-    server.wait(30)
-    log.close()
+  report = json.loads(out)
+  report["replay_seconds"] = round(time.time() - start, 1)
+  return report
 
 
 def replay_constant(files_dir: str, args) -> dict:

@@ -19,7 +19,7 @@ import time
 import autocomplete  # benchmarks/autocomplete.py: checkpoints, training, README sections
 import common
 from code_t5 import paths
-from code_t5.commands import eval_code_search
+from code_t5.search import evaluation
 
 GIN = "code_t5/gin_configs/t5x/dual_encoder_search_cpu.gin"
 BEGIN, END = "<!-- code-search:begin -->", "<!-- code-search:end -->"
@@ -48,7 +48,7 @@ def main() -> None:
     parser.error(f"--model_dir={args.model_dir} holds no checkpoint_<step>: train the recipe "
                  f"({GIN}) there first, or pass --train (about 35 min on 2 CPU cores).")
   dense = f"dense:t5x:{model_dir}"
-  results = eval_code_search.evaluate(args.language, args.split, [dense, "dense:hash"])
+  results = evaluation.evaluate(args.language, args.split, [dense, "dense:hash"])
   names = {**NAMES, dense: "dual encoder, `dual_encoder_search_cpu.gin`",
            f"hybrid:{dense}": "hybrid: BM25 + the dual encoder (reciprocal-rank fusion)"}
   rows = [{"model": names[name], "MRR": round(r["mrr"], 4), "recall@1": round(r["recall@1"], 3),

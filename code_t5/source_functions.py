@@ -85,6 +85,27 @@ def source_files(root: str, exclude: Sequence[str] = (), skip: Optional[str] = N
       yield os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
 
 
+def read_texts(root: str, max_bytes: int = MAX_FILE_BYTES
+               ) -> tuple[list[str], collections.Counter]:
+  """The UTF-8 text of every file under `root` that the search index would read (the same walk
+  and the same refusals: hidden and byte-code folders, names that are not UTF-8, symlinks out
+  of the tree, FIFOs and devices, files over `max_bytes`), and the files left out by reason
+  (`not_utf8` for contents that do not decode)."""
+  texts, skipped = [], collections.Counter()
+  for path in source_files(root):
+    skip = name_skip(path)
+    if not skip:
+      data, skip = read_regular_file(root, path, max_bytes)
+    if skip:
+      skipped[skip[0]] += 1
+      continue
+    try:
+      texts.append(data.decode("utf-8"))
+    except UnicodeDecodeError:
+      skipped["not_utf8"] += 1
+  return texts, skipped
+
+
 def decode(data: bytes) -> str:
   """Source text, decoded as Python does: a BOM or a `# -*- coding: ... -*-` line, else UTF-8."""
   encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)

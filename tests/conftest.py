@@ -1,7 +1,6 @@
 import contextlib
 import os
 import signal
-import socket
 import threading
 import subprocess
 import sys
@@ -54,48 +53,24 @@ def run_script(script: str, *args: str, env: dict | None = None, **kwargs):
                         **kwargs)
 
 
-def free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def autocomplete_server(model: str, timeout: float = 120, env: dict | None = None):
-  """Runs `python -m code_t5.autocomplete.server --model=<model>` on a free loopback port, as a
-  user would, until /health answers; yields (its URL, the process) and kills it afterwards. Its output goes
-  to a file (an unread pipe fills with its per-request log lines and blocks it); an exit before
-  it is ready fails with the output's end."""
-  import httpx  # pylint: disable=g-import-not-at-top
-  import tempfile  # pylint: disable=g-import-not-at-top
-  port = free_port()
-  url = f"http://127.0.0.1:{port}"
-  with tempfile.TemporaryFile("w+") as log:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "code_t5.autocomplete.server", f"--model={model}",
-         f"--port={port}"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-      deadline = time.time() + timeout
-      while time.time() < deadline and server.poll() is None:
-        try:
-          if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-            break
-        except httpx.TransportError:
-          time.sleep(0.2)
-      if server.poll() is not None:
-        log.seek(0)
-        pytest.fail(f"--model={model}: the server exited: {log.read()[-3000:]}")
+  """The server as a user runs it (code_t5.autocomplete.client.running_server), from the
+  checkout; a server that exits before it is ready fails the test with its output's end."""
+  from code_t5.autocomplete import client  # pylint: disable=g-import-not-at-top
+  try:
+    with client.running_server(model, timeout, env=env, cwd=REPO_ROOT) as (url, server):
       yield url, server
-    finally:
-      server.kill()
-      server.wait()
+  except client.ServerError as e:
+    pytest.fail(f"--model={model}: {e}")
 
 
 @contextlib.contextmanager
 def uvicorn_on_loopback(app):
   """Serves the ASGI `app` with uvicorn on a free loopback port, in a thread; yields its URL."""
   import uvicorn  # pylint: disable=g-import-not-at-top
-  port = free_port()
+  from code_t5.autocomplete import client  # pylint: disable=g-import-not-at-top
+  port = client.free_port()
   server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
   thread = threading.Thread(target=server.run, daemon=True)
   thread.start()

@@ -322,3 +322,23 @@ def test_soak_rss_returns_to_baseline(tmp_path):
           f"({len(hostile) * 4 * 8} requests)")
     assert httpx.post(f"{url}/autocomplete", json={"text": "import "}).status_code == 200
     assert peak - baseline < 100 and after - baseline < 25, (baseline, peak, after)
+
+
+def test_ngram_refuses_what_the_search_index_refuses(tmp_path, caplog):
+  """One walk for the n-gram and the search index: a symlink out of the folder, a non-UTF-8
+  name and a hidden folder are left out, each counted."""
+  outside = tmp_path / "outside.py"
+  outside.write_text("secret_token = 1\n")
+  src = tmp_path / "src"
+  (src / ".hidden").mkdir(parents=True)
+  (src / ".hidden" / "h.py").write_text("hidden_word = 2\n")
+  (src / "ok.py").write_text("import os\nimport sys\n")
+  os.symlink(outside, src / "link.py")
+  with open(os.path.join(os.fsencode(src), b"caf\xe9.py"), "wb") as f:
+    f.write(b"cafe_word = 3\n")
+  with caplog.at_level(logging.INFO, logger="code_t5.autocomplete.server"):
+    completer = server_lib.load_completer(f"ngram:{src}")
+  info = " ".join(r.getMessage() for r in caplog.records)
+  assert "1 files read" in info
+  assert "name_not_utf8 1, symlink_outside_tree 1" in info
+  assert completer.complete("secret_") == [] and completer.complete("import ")

@@ -7,6 +7,7 @@ import pytest
 
 from code_t5.autocomplete import completers, replay
 from code_t5.autocomplete import server as server_lib
+from code_t5.autocomplete import client
 from code_t5.commands import eval_autocomplete
 from code_t5.data import full_line_cut
 from conftest import uvicorn_on_loopback
@@ -188,4 +189,4 @@ def test_a_refused_request_reports_the_servers_message(constant_server, tmp_path
 ])
 def test_server_message_reads_fastapi_errors(body, message):
   kwargs = {"json": body} if isinstance(body, dict) else {"text": body}
-  assert eval_autocomplete.server_message(httpx.Response(422, **kwargs)) == message
+  assert client.server_message(httpx.Response(422, **kwargs)) == message

@@ -28,12 +28,10 @@ request logs one line with its latency.
 """
 import argparse
 import asyncio
-import collections
 import html
 import json
 import logging
 import os
-import stat
 import sys
 import time
 from typing import Any, Optional, Sequence
@@ -42,6 +40,7 @@ import fastapi
 from fastapi.concurrency import run_in_threadpool
 import pydantic
 
+from code_t5 import source_functions
 from code_t5.autocomplete import completers
 
 LOG = logging.getLogger("code_t5.autocomplete.server")
@@ -50,7 +49,7 @@ MAX_K = 20
 MAX_LENGTH = 512
 MAX_BODY_BYTES = 1_000_000
 # The n-gram baseline reads files up to this size, as preparation does (corpora/filters.py).
-MAX_NGRAM_FILE_BYTES = 1 << 20
+MAX_NGRAM_FILE_BYTES = source_functions.MAX_FILE_BYTES
 
 
 class AutocompleteRequest(pydantic.BaseModel):
@@ -269,38 +268,6 @@ def create_app(completer: completers.Completer,
   return app
 
 
-def read_ngram_texts(folder: str) -> tuple[list[str], collections.Counter]:
-  """The UTF-8 text of each regular file under `folder` (sorted, hidden names left out), and
-  the files left out by reason."""
-  texts, skipped = [], collections.Counter()
-  for parent, dirs, files in os.walk(folder):
-    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-    for name in sorted(files):
-      if name.startswith("."):
-        continue
-      path = os.path.join(parent, name)
-      try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-      except OSError:
-        skipped["unreadable"] += 1
-        continue
-      with open(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-          skipped["not_regular_file"] += 1
-        elif info.st_size > MAX_NGRAM_FILE_BYTES:
-          skipped["too_large"] += 1
-        else:
-          try:
-            texts.append(f.read().decode("utf-8"))
-          except UnicodeDecodeError:
-            skipped["not_utf8"] += 1
-          except OSError:
-            skipped["unreadable"] += 1
-  return texts, skipped
-
-
 def load_completer(spec: str) -> completers.Completer:
   """`ngram:DIR` builds the n-gram baseline from the source files under DIR;
   `savedmodel:DIR` loads an exported model (T5X's t5x.export or Mesh TF's export_infer);
@@ -318,7 +285,7 @@ def load_completer(spec: str) -> completers.Completer:
     return completers.SavedModelCompleter(location)
   if kind == "t5x":
     return _load_t5x(spec, location)
-  texts, skipped = read_ngram_texts(location)
+  texts, skipped = source_functions.read_texts(location, MAX_NGRAM_FILE_BYTES)
   counts = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items())) or "none"
   LOG.info("n-gram model: %d files read under %s (skipped: %s)", len(texts), location, counts)
   if not any(text.strip() for text in texts):

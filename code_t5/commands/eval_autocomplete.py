@@ -18,63 +18,10 @@ import json
 import os
 import random
 import sys
-import time
 
 from code_t5 import cli
+from code_t5.autocomplete import client
 from code_t5.autocomplete import replay
-
-
-class ServerError(RuntimeError):
-  """The server refused or failed a request; the message is the server's."""
-
-
-def server_message(response) -> str:
-  """A 4xx/5xx answer as one short line: FastAPI's `detail` (a string, or pydantic's list of
-  {loc, msg}), else the start of the body."""
-  try:
-    detail = response.json().get("detail")
-  except (ValueError, AttributeError):
-    detail = None
-  if isinstance(detail, list):
-    detail = "; ".join(
-        f"{'.'.join(str(p) for p in d.get('loc', []) if p != 'body')}: {d.get('msg')}"
-        if isinstance(d, dict) else str(d) for d in detail)
-  text = str(detail) if detail else response.text.strip() or response.reason_phrase
-  return f"HTTP {response.status_code}: {text[:300]}"
-
-
-def k_cap(client) -> int | None:
-  """The most suggestions the server accepts per request, from its /openapi.json (None if it
-  does not say)."""
-  try:
-    schema = client.get("/openapi.json").json()
-    return int(schema["components"]["schemas"]["AutocompleteRequest"]["properties"]["k"]
-               ["maximum"])
-  except Exception:  # pylint: disable=broad-except  # any server without that schema
-    return None
-
-
-def make_complete(client, url: str, k: int):
-  """text -> suggestions over HTTP; a refused or failed request raises ServerError."""
-  import httpx  # pylint: disable=g-import-not-at-top
-
-  def complete(text: str) -> list[str]:
-    try:
-      response = client.post("/autocomplete", json={"text": text, "k": k})
-    except httpx.HTTPError as e:
-      raise ServerError(f"{url}/autocomplete: no answer ({e}).") from None
-    if response.status_code >= 400:
-      raise ServerError(f"{url}/autocomplete refused a request: {server_message(response)}")
-    try:
-      result = response.json()["result"]
-    except (ValueError, KeyError, TypeError):
-      raise ServerError(f"{url}/autocomplete: answer without a \"result\" list "
-                        f"({response.text[:200]!r}).") from None
-    if not isinstance(result, list) or not all(isinstance(s, str) for s in result):
-      raise ServerError(f"{url}/autocomplete: \"result\" is not a list of strings.")
-    return result
-
-  return complete
 
 
 def main(argv=None) -> int:
@@ -115,19 +62,13 @@ def main(argv=None) -> int:
         yield path, f.read()
       progress.update()
 
-  with httpx.Client(base_url=args.url, timeout=60) as client:
-    deadline = time.monotonic() + args.wait_seconds
-    while True:  # a server started just before (`... &`) may still be loading its model
-      try:
-        client.get("/health").raise_for_status()
-        break
-      except httpx.HTTPError as e:
-        if time.monotonic() > deadline:
-          print(f"error: {args.url}: server not reachable after {args.wait_seconds} s ({e}).",
-                file=sys.stderr)
-          return 2
-        time.sleep(0.5)
-    cap = k_cap(client)
+  with httpx.Client(base_url=args.url, timeout=60) as http:
+    try:  # a server started just before (`... &`) may still be loading its model
+      client.wait_until_up(http, args.url, args.wait_seconds)
+    except client.ServerError as e:
+      print(f"error: {e}", file=sys.stderr)
+      return 2
+    cap = client.k_cap(http)
     if cap is not None and args.k > cap:
       print(f"error: --k={args.k}: the server at {args.url} returns at most {cap} suggestions "
             f"per request (its /openapi.json caps k at {cap}); pass --k={cap} or less.",
@@ -135,10 +76,10 @@ def main(argv=None) -> int:
       return 2
     try:
       with tqdm.tqdm(total=len(paths), desc="replaying", unit="file") as progress:
-        report = replay.replay(make_complete(client, args.url, args.k), files(progress),
+        report = replay.replay(client.make_complete(http, args.url, args.k), files(progress),
                                      max_words=args.max_words, context_chars=args.context_chars,
                                      seed_protocol=args.seed_protocol, ext=args.ext)
-    except ServerError as e:
+    except client.ServerError as e:
       print(f"error: {e}", file=sys.stderr)
       return 2
   print(json.dumps(report, indent=1))
