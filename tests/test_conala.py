@@ -42,9 +42,20 @@ def _examples(task_name, split, lengths=None):
 
 def test_export_counts_rows_and_those_without_rewritten_intent(data):
   summary = summaries.read(str(data / "conala"), conala.SUMMARY)
-  assert summary["files"] == {"curated_train": 4, "curated_test": 2, "mined": 7,
-                              "mined_codegen": 5}
-  assert summary["without_rewritten_intent"] == {"curated_train": 1, "curated_test": 1}
+  files = summary["files"]
+  assert {k: files[k] for k in ("curated_train_full", "curated_test", "mined",
+                                "mined_codegen")} == {"curated_train_full": 4, "curated_test": 2,
+                                                      "mined": 7, "mined_codegen": 5}
+  # The dev split is carved from curated train by question id: disjoint, together the whole.
+  assert files["curated_train"] + files["curated_dev"] == 4 and files["curated_dev"] >= 1
+  rows = {name: [json.loads(x) for x in (data / "conala" / f"{name}.jsonl").read_text()
+                 .splitlines()] for name in ("curated_train", "curated_dev")}
+  assert not ({r["question_id"] for r in rows["curated_train"]} &
+              {r["question_id"] for r in rows["curated_dev"]})
+  assert sorted(r["question_id"] for r in rows["curated_train"] + rows["curated_dev"]) == sorted(
+      r["question_id"] for r in conala_fixtures.CURATED_TRAIN)
+  assert summary["without_rewritten_intent"]["curated_train_full"] == 1
+  assert summary["without_rewritten_intent"]["curated_test"] == 1
   first = json.loads((data / "conala" / "mined.jsonl").read_text().splitlines()[0])
   assert first["id"] == "34705205_34705233_0" and first["question_id"] == 34705205
 
@@ -60,14 +71,23 @@ def test_export_errors_name_the_file(tmp_path):
 
 
 def test_rewrite_intent_task_inputs_targets_and_exclusions(data):
-  train = _examples("conala_rewrite_intent", "train")
+  # seed 002's setup: all of curated train, curated test as validation.
+  train = _examples("conala_rewrite_intent_seed002", "train")
   assert len(train) == 3  # the row without a rewritten intent is left out
   first = conala_fixtures.CURATED_TRAIN[0]
   assert train[0]["inputs_pretokenized"] == first["intent"] + "\n" + first["snippet"]
   assert train[0]["targets_pretokenized"] == first["rewritten_intent"]
-  assert len(_examples("conala_rewrite_intent", "validation")) == 1
-  task = seqio.get_mixture_or_task("conala_rewrite_intent")
+  assert len(_examples("conala_rewrite_intent_seed002", "validation")) == 1
+  task = seqio.get_mixture_or_task("conala_rewrite_intent_seed002")
   assert task.num_input_examples("train") == 4
+  # The default: train and validation from curated train (by question), test = curated test.
+  dev_inputs = {e["inputs_pretokenized"] for e in _examples("conala_rewrite_intent",
+                                                             "validation")}
+  train_inputs = {e["inputs_pretokenized"] for e in _examples("conala_rewrite_intent", "train")}
+  test_inputs = {e["inputs_pretokenized"] for e in _examples("conala_rewrite_intent", "test")}
+  assert not dev_inputs & train_inputs and len(dev_inputs | train_inputs) == 3
+  assert test_inputs == {e["inputs_pretokenized"] for e in _examples(
+      "conala_rewrite_intent_seed002", "validation")}
 
 
 def test_mined_task_keeps_ids_for_joining(data):
@@ -79,12 +99,12 @@ def test_mined_task_keeps_ids_for_joining(data):
 
 def test_code_generation_falls_back_to_the_intent(data):
   train = _examples("conala_code_generation", "train")
-  assert [ex["inputs_pretokenized"] for ex in train] == [
-      r["rewritten_intent"] or r["intent"] for r in conala_fixtures.CURATED_TRAIN]
-  assert train[2]["targets_pretokenized"] == conala_fixtures.CURATED_TRAIN[2]["snippet"]
+  both = train + _examples("conala_code_generation", "validation")
+  assert sorted((ex["inputs_pretokenized"], ex["targets_pretokenized"]) for ex in both) == sorted(
+      (r["rewritten_intent"] or r["intent"], r["snippet"]) for r in conala_fixtures.CURATED_TRAIN)
   mixture = seqio.get_mixture_or_task("conala_code_generation_with_mined")
   rates = {t.name: mixture.get_rate(t) for t in mixture.tasks}
-  assert rates == {"conala_code_generation": 4, "conala_mined_code_generation": 5}
+  assert rates == {"conala_code_generation": len(train), "conala_mined_code_generation": 5}
 
 
 def test_conala_tokenizer_matches_the_baseline_rules():

@@ -4,12 +4,17 @@ Sources: the Hugging Face dataset `neulab/conala` (configs `curated`, `mined`), 
 original corpus files (conala-train.json, conala-test.json, conala-mined.jsonl, as in the v1.1
 zip) in a local folder. Output, under the chosen folder:
 
-  curated_train.jsonl, curated_test.jsonl   question_id, intent, rewritten_intent, snippet
+  curated_train.jsonl, curated_dev.jsonl    curated train, split by question id (DEV_SPLITS):
+                                            the dev part is what training evaluates on
+  curated_test.jsonl                        curated test, scored once (the reported split)
+  curated_train_full.jsonl                  all of curated train (seed 002's setup)
+                                            (each: question_id, intent, rewritten_intent, snippet)
   mined.jsonl                               id, question_id, parent_answer_post_id, intent,
                                             snippet, prob
   mined_codegen.jsonl                       the first N mined pairs (for code generation)
   conala_summary.json                       rows per file, rows without a rewritten intent
 """
+import hashlib
 import json
 import os
 from typing import Iterable, Optional
@@ -18,6 +23,11 @@ import tqdm
 
 from code_t5 import atomic_files as atomic
 from code_t5.corpora import hub
+from code_t5.corpora import splits
+
+# The dev split carved from curated train, by a hash of the question id: every answer of a
+# question stays on one side, and every export carves the same questions.
+DEV_SPLITS = (("train", 0.9), ("dev", 0.1))
 
 CURATED_FIELDS = ("question_id", "intent", "rewritten_intent", "snippet")
 MINED_FIELDS = ("id", "question_id", "parent_answer_post_id", "intent", "snippet", "prob")
@@ -75,6 +85,16 @@ def _normalise(row: dict, fields: tuple[str, ...], where: str) -> dict:
   return {k: row.get(k) for k in fields}
 
 
+def carve_dev(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+  """(train, dev) of curated train, by the hash of each row's question id (DEV_SPLITS). Where no
+  question falls in dev (a corpus of a few questions), the question of the lowest hash does."""
+  side = {q: splits.split_of(str(q), DEV_SPLITS) for q in {r["question_id"] for r in rows}}
+  if len(side) > 1 and "dev" not in side.values():
+    side[min(side, key=lambda q: hashlib.sha256(str(q).encode("utf-8")).hexdigest())] = "dev"
+  return ([r for r in rows if side[r["question_id"]] == "train"],
+          [r for r in rows if side[r["question_id"]] == "dev"])
+
+
 def _write(path: str, rows: Iterable[dict], desc: str, total: Optional[int] = None) -> int:
   return atomic.write_jsonl(path, tqdm.tqdm(rows, desc=desc, unit="row", total=total))
 
@@ -85,9 +105,13 @@ def export(out_dir: str, from_disk: Optional[str] = None, mined_for_codegen: int
   os.makedirs(out_dir, exist_ok=True)
   summary = {"source": from_disk or "huggingface hub: neulab/conala", "files": {},
              "without_rewritten_intent": {}}
-  for name in ("curated_train", "curated_test"):
-    rows = [_normalise(r, CURATED_FIELDS, f"{name} row {i}")
-            for i, r in enumerate(source[name])]
+  curated = {name: [_normalise(r, CURATED_FIELDS, f"{name} row {i}")
+                    for i, r in enumerate(source[name])]
+             for name in ("curated_train", "curated_test")}
+  curated["curated_train_full"] = curated["curated_train"]
+  curated["curated_train"], curated["curated_dev"] = carve_dev(curated["curated_train_full"])
+  for name in ("curated_train", "curated_dev", "curated_test", "curated_train_full"):
+    rows = curated[name]
     summary["files"][name] = _write(output_path(out_dir, name), rows, name, len(rows))
     # Excluded from conala_rewrite_intent (and counted here, not dropped silently).
     summary["without_rewritten_intent"][name] = sum(

@@ -102,9 +102,12 @@ def wikitext_configs() -> list[TaskConfig]:
 
 
 # --- CoNaLa ---------------------------------------------------------------------------------
-# conala_rewrite_intent: intent + "\n" + snippet -> rewritten_intent (curated train; curated
-# test as validation); rows without a rewritten intent are left out (the export counts them);
-# its metrics put the model beside model-free baselines on the same examples.
+# conala_rewrite_intent: intent + "\n" + snippet -> rewritten_intent: train and validation are
+# curated train split by question id (validation is what T5X evaluates during training and what
+# picks a checkpoint), test is curated test, scored once; rows without a rewritten intent are
+# left out (the export counts them); its metrics put the model beside model-free baselines on
+# the same examples. conala_rewrite_intent_seed002: seed 002's exact setup (all of curated
+# train; curated test as validation).
 # conala_mined_rewrite_intent: the same inputs over conala-mined, targets empty, for inference.
 # conala_code_generation: rewritten_intent (else intent) -> snippet, official CoNaLa BLEU;
 # conala_mined_code_generation: the first N mined pairs (export's --mined_for_codegen).
@@ -117,13 +120,19 @@ def _conala_source(split_to_file: dict, fields) -> sources.JsonLinesSource:
 
 
 def conala_configs() -> list[TaskConfig]:
-  curated = _conala_source({"train": "curated_train", "validation": "curated_test"},
+  curated = _conala_source({"train": "curated_train", "validation": "curated_dev",
+                            "test": "curated_test"}, conala.CURATED_FIELDS)
+  seed002 = _conala_source({"train": "curated_train_full", "validation": "curated_test"},
                            conala.CURATED_FIELDS)
   mined = _conala_source({"train": "mined"}, conala.MINED_FIELDS)
   mined_codegen = _conala_source({"train": "mined_codegen"}, ("intent", "snippet"))
   rewrite, codegen = preprocessors.conala_rewrite_intent, preprocessors.conala_code_generation
   return [
       TaskConfig("conala_rewrite_intent", curated,
+                 [rewrite, preprocessors.drop_empty_targets, *_TOKENIZE],
+                 metric_fns=[conala_baselines.conala_bleu_with_baselines],
+                 postprocess_fn=conala_baselines.with_inputs),
+      TaskConfig("conala_rewrite_intent_seed002", seed002,
                  [rewrite, preprocessors.drop_empty_targets, *_TOKENIZE],
                  metric_fns=[conala_baselines.conala_bleu_with_baselines],
                  postprocess_fn=conala_baselines.with_inputs),
