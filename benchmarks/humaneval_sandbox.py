@@ -42,6 +42,10 @@ def main() -> None:
                                            else ""),
            "pass@1": ours["pass@1"], "seconds": round(ours_s, 2),
            "ratio": round(ours_s / theirs_s, 2)}]
+  empty = humaneval.evaluate([(t, "") for t in problems], problems, ks=[1],
+                             workers=args.workers)
+  rows.append({"harness": "code_t5 sandbox, empty completions (model-free baseline)",
+               "pass@1": empty["pass@1"], "seconds": None, "ratio": None})
   common.report("humaneval_sandbox", rows, common.out_dir(args),
                 {"workers": args.workers, "samples": len(samples), "target_ratio": 1.5})
 
