@@ -1,6 +1,6 @@
 """Errors a user fixes by changing a flag, a file or a setting, and how they are shown.
 
-Our commands print a UsageError (like any ValueError) in one line (code_t5/cli.py). Inside
+Our commands print a UsageError (like any ValueError) in one line (code_t5/commands/shared.py). Inside
 T5X's own commands (`python -m t5x.train`, `t5x.eval`, `t5x.infer`), which gin-configured
 checks of ours run in, T5X and absl would print it with a traceback of a hundred lines:
 `one_line_in_t5x()` installs a sys.excepthook there that prints it in one line instead

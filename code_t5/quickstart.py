@@ -22,7 +22,7 @@ from code_t5 import quiet
 quiet.silence()  # before anything below imports TensorFlow
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from code_t5 import cli
+from code_t5.commands import shared
 from code_t5 import paths
 from code_t5 import tasks  # noqa: F401  (registers the tasks looked at)
 from code_t5.autocomplete import completers
@@ -38,7 +38,7 @@ COMPLETIONS = 4
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--source_dir", help="local source tree for the dev dataset (default: "
                       "the running Python's standard library)")
   parser.add_argument("--examples", type=int, default=1, help="examples to print per task")
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
                       help="steps to train the tiny decoder-only model with T5X (or the Mesh "
                       "TF model on its own stack); 0 skips training (default: %(default)s)")
   args = parser.parse_args(argv)
-  return cli.run(lambda: _main(args), args.debug)
+  return shared.run(lambda: _main(args), args.debug)
 
 
 def _main(args) -> None:

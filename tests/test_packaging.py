@@ -104,14 +104,15 @@ def test_gin_files_resolve_from_a_non_editable_wheel_install(wheel, tmp_path):
 
 
 def test_every_command_has_a_console_script(wheel):
-  """Each code_t5/commands module is installed as `code-t5-<name>`, and every console script
-  names a module of the tree that defines main."""
+  """Each code_t5/commands module with a main (shared.py is their common helpers) is installed
+  as `code-t5-<name>`, and every console script names a module of the tree that defines main."""
   with zipfile.ZipFile(wheel) as z:
     (name,) = [n for n in z.namelist() if n.endswith(".dist-info/entry_points.txt")]
     text = z.read(name).decode()
   targets = dict(re.findall(r"^(code-t5-[\w-]+) = ([\w.]+):main$", text, re.M))
-  commands = sorted(f[:-3] for f in os.listdir(os.path.join(REPO_ROOT, "code_t5", "commands"))
-                    if f.endswith(".py") and f != "__init__.py")
+  folder = os.path.join(REPO_ROOT, "code_t5", "commands")
+  commands = sorted(f[:-3] for f in os.listdir(folder) if f.endswith(".py") and re.search(
+      r"^def main\(", open(os.path.join(folder, f), encoding="utf-8").read(), re.M))
   missing = [c for c in commands if targets.get(f"code-t5-{c.replace('_', '-')}")
              != f"code_t5.commands.{c}"]
   assert commands and not missing, f"commands without a console script in setup.py: {missing}"

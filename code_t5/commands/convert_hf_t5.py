@@ -11,11 +11,11 @@ OUTPUT_DIR/model.gin (pass it as the model --gin_file of t5x.train / eval / infe
 import sys
 import time
 
-from code_t5 import cli
+from code_t5.commands import shared
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--model_dir", required=True, help="Hugging Face model folder "
                       "(config.json, model.safetensors or pytorch_model.bin, tokenizer files)")
   parser.add_argument("--output_dir", required=True, help="where to write the T5X checkpoint")
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     print(f"  checkpoint: {done.checkpoint_dir}\n  model gin:  {done.gin_file}")
     print(f"  tokenizer:  {done.tokenizer_dir or 'none in the model folder: set HF_TOKENIZER_DIR'}")
 
-  return cli.run(_convert, args.debug)
+  return shared.run(_convert, args.debug)
 
 
 if __name__ == "__main__":

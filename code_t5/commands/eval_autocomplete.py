@@ -19,13 +19,13 @@ import os
 import random
 import sys
 
-from code_t5 import cli
+from code_t5.commands import shared
 from code_t5.autocomplete import client
 from code_t5.autocomplete import replay
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("url", help="server base URL, e.g. http://127.0.0.1:8000")
   parser.add_argument("data_dir", help="folder of source files to replay")
   parser.add_argument("--files", type=int, default=20, help="files to replay (default: 20)")

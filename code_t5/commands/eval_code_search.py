@@ -12,12 +12,12 @@ the same candidates, weight 1 / (60 + rank) each).
 import json
 import sys
 
-from code_t5 import cli
+from code_t5.commands import shared
 from code_t5.search import evaluation, retrieval
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--language", default="python")
   parser.add_argument("--split", default="test")
   parser.add_argument("--model", action="append", default=[],
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
             f"{r['recall@10']:>8.3f}")
     print(json.dumps(results))
 
-  return cli.run(_evaluate, args.debug)
+  return shared.run(_evaluate, args.debug)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ import json
 import sys
 import time
 
-from code_t5 import cli
+from code_t5.commands import shared
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--samples", required=True, help="the samples file (JSON lines)")
   parser.add_argument("--k", default="1,10,100", help="the k of pass@k (default: %(default)s)")
   parser.add_argument("--workers", type=int, default=None,
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     if args.json:
       print(json.dumps(summary))
 
-  return cli.run(_evaluate, args.debug)
+  return shared.run(_evaluate, args.debug)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,11 @@ import time
 
 from code_t5.corpora import codesearchnet
 from code_t5 import paths
-from code_t5 import cli
+from code_t5.commands import shared
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--from_disk", help="a *.jsonl[.gz] file, or a folder searched for them, "
                       "in the Hugging Face code_search_net schema (default: download it)")
   parser.add_argument("--from_source_tree", help="a local Python source tree: its documented "
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
       print(f"rows of languages not selected: {summary['not_selected_languages']}")
     print(json.dumps(summary))
 
-  return cli.run(_export, args.debug)
+  return shared.run(_export, args.debug)
 
 
 if __name__ == "__main__":

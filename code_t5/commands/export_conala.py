@@ -14,11 +14,11 @@ import time
 
 from code_t5.corpora import conala
 from code_t5 import paths
-from code_t5 import cli
+from code_t5.commands import shared
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--from_disk", help="folder with conala-train.json, conala-test.json and "
                       "conala-mined.jsonl (default: download neulab/conala from the hub)")
   parser.add_argument("--out_dir", help="default: $CODE_T5_DATA_DIR/conala, where the tasks read")
@@ -36,7 +36,7 @@ def main(argv=None) -> int:
           f"{time.time() - start:.1f} s")
     print(json.dumps(summary, indent=1))
 
-  return cli.run(_export, args.debug)
+  return shared.run(_export, args.debug)
 
 
 if __name__ == "__main__":

@@ -7,13 +7,13 @@
 import os
 import sys
 
-from code_t5 import cli
+from code_t5.commands import shared
 from code_t5 import paths
 from code_t5.corpora import split_files
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--split", default="test", help="train, validation or test (default: "
                       "%(default)s)")
   parser.add_argument("--out_dir", required=True, help="folder to write the files into")
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     print(f"wrote {len(written)} {args.language} files of the {args.split} split to "
           f"{args.out_dir}")
 
-  return cli.run(_export, args.debug)
+  return shared.run(_export, args.debug)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,11 @@ import time
 
 from code_t5.corpora import wikitext
 from code_t5 import paths
-from code_t5 import cli
+from code_t5.commands import shared
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--config", default="wikitext-103-raw-v1",
                       help=f"one of {', '.join(wikitext.CONFIGS)} (default: %(default)s)")
   parser.add_argument("--from_disk", help="local copy instead of the hub: a hub copy's root "
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     for split, files in summary["files"].items():
       print(f"  {split:<11} {', '.join(files)}")
 
-  return cli.run(_export, args.debug)
+  return shared.run(_export, args.debug)
 
 
 if __name__ == "__main__":

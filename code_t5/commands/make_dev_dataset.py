@@ -14,11 +14,11 @@ import time
 
 from code_t5 import paths
 from code_t5.corpora import dev_dataset, prepare, splits
-from code_t5 import cli
+from code_t5.commands import shared
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   source = parser.add_mutually_exclusive_group()
   source.add_argument("--source_dir", help="local folder of source files to turn into an FLCC "
                       "tree, one repository per top-level entry (default: the running Python's "
@@ -32,10 +32,10 @@ def main(argv=None) -> int:
                       "tasks read (default: $CODE_T5_DATA_DIR/flcc_dev)")
   parser.add_argument("--no_prepare", action="store_true",
                       help="only build the FLCC-layout tree")
-  cli.add_split_flags(parser)
+  shared.add_split_flags(parser)
   args = parser.parse_args(argv)
 
-  return cli.run(lambda: _build(args), args.debug)
+  return shared.run(lambda: _build(args), args.debug)
 
 
 def _build(args) -> dict:
@@ -60,7 +60,7 @@ def _build(args) -> dict:
   prepared_dir = os.path.expanduser(args.prepared_dir or paths.flcc_dir(dev=True))
   manifest = prepare.prepare(out_root, prepared_dir, splits.parse_splits(args.splits),
                              args.shard_bytes, args.workers)
-  cli.print_summary(manifest, prepared_dir, time.time() - start)
+  shared.print_summary(manifest, prepared_dir, time.time() - start)
   return manifest
 
 

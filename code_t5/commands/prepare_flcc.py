@@ -12,16 +12,16 @@ import time
 
 from code_t5 import paths
 from code_t5.corpora import prepare, splits
-from code_t5 import cli
+from code_t5.commands import shared
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--flcc_root", required=True, help="folder holding the FLCC `v3` tree "
                       "(e.g. the extracted dataset-normalized-5000-with-imports/)")
   parser.add_argument("--out_dir", help="output folder (default: $CODE_T5_DATA_DIR/flcc, where "
                       "the flcc_* tasks look)")
-  cli.add_split_flags(parser)
+  shared.add_split_flags(parser)
   args = parser.parse_args(argv)
 
   def _prepare():
@@ -29,10 +29,10 @@ def main(argv=None) -> int:
     out_dir = os.path.expanduser(args.out_dir or paths.flcc_dir())
     manifest = prepare.prepare(os.path.expanduser(args.flcc_root), out_dir,
                                splits.parse_splits(args.splits), args.shard_bytes, args.workers)
-    cli.print_summary(manifest, out_dir, time.time() - start)
+    shared.print_summary(manifest, out_dir, time.time() - start)
     return manifest
 
-  return cli.run(_prepare, args.debug)
+  return shared.run(_prepare, args.debug)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,11 @@ from code_t5 import paths
 from code_t5.train import batch_inference
 from code_t5.corpora import conala
 from code_t5.corpora import summaries
-from code_t5 import cli
+from code_t5.commands import shared
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--out", required=True, help="output JSON-lines file (appended to on resume)")
   parser.add_argument("--mined", help="exported mined pairs (default: "
                       "$CODE_T5_DATA_DIR/conala/mined.jsonl)")
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
             file=sys.stderr)
     print(json.dumps(summary))
 
-  return cli.run(_rewrite, args.debug)
+  return shared.run(_rewrite, args.debug)
 
 
 if __name__ == "__main__":

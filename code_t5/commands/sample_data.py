@@ -10,11 +10,11 @@ no network (for learning the commands, not for numbers):
 import json
 import sys
 
-from code_t5 import cli
+from code_t5.commands import shared
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("kind", choices=("conala", "hf_t5"), help="what to write")
   parser.add_argument("--out_dir", required=True, help="folder to write into")
   parser.add_argument("--num_mined", type=int, default=60,
@@ -32,7 +32,7 @@ def main(argv=None) -> int:
       written = samples.write_tiny_hf_t5(args.out_dir, args.variant)
     print(f"wrote sample {args.kind} data to {args.out_dir}: {json.dumps(written)}")
 
-  return cli.run(_write, args.debug)
+  return shared.run(_write, args.debug)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,11 @@ import json
 import sys
 
 from code_t5.train import full_line_predictions as scoring
-from code_t5 import cli
+from code_t5.commands import shared
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--predictions", required=True,
                       help="t5x.infer JSON-lines file or glob, or a text file with --targets")
   parser.add_argument("--targets", help="text file of expected completions, one per line; "
@@ -29,7 +29,7 @@ def main(argv=None) -> int:
       targets, predictions = scoring.read_t5x_predictions(args.predictions)
     print(json.dumps(scoring.score(targets, predictions)))
 
-  return cli.run(_score, args.debug)
+  return shared.run(_score, args.debug)
 
 
 if __name__ == "__main__":

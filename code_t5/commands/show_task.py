@@ -5,13 +5,13 @@
 import json
 import sys
 
-from code_t5 import cli
+from code_t5.commands import shared
 from code_t5 import mixtures  # noqa: F401  (registers tasks and mixtures)
 from code_t5.data import inspect_task
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--task", required=True, help="task or mixture name, e.g. "
                       "flcc_dev_python_span_corruption (all: seqio.TaskRegistry.names() after "
                       "import code_t5.mixtures)")
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     if args.count:
       print(json.dumps(inspect_task.count_tokens(args.task, args.split, lengths)))
 
-  return cli.run(_show, args.debug)
+  return shared.run(_show, args.debug)
 
 
 if __name__ == "__main__":

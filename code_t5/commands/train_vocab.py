@@ -17,11 +17,11 @@ import tqdm
 
 from code_t5 import paths
 from code_t5.data import vocabularies
-from code_t5 import cli
+from code_t5.commands import shared
 
 
 def main(argv=None) -> int:
-  parser = cli.parser(__doc__)
+  parser = shared.parser(__doc__)
   parser.add_argument("--prepared_dir", help="prepared shards to read the train split of "
                       "(default: $CODE_T5_DATA_DIR/flcc_dev)")
   parser.add_argument("--model_path", help="where to write the model (default: "
@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     print(f"Trained {model_path} ({args.vocab_size} ids with extra ids) on {counted['files']} "
           f"files, {counted['lines']} lines in {time.time() - start:.1f} s")
 
-  return cli.run(_train, args.debug)
+  return shared.run(_train, args.debug)
 
 
 if __name__ == "__main__":

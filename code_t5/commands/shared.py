@@ -1,4 +1,5 @@
-"""Shared pieces of the command-line front ends: flags, error reporting, summaries."""
+"""What every command shares: its parser (with --debug), its one error entry, the split flags
+and the preparation summary."""
 import argparse
 import os
 import sys
