@@ -15,6 +15,8 @@ from t5x.eval import evaluate
 from t5x.infer import infer
 from t5x.train import train
 
+from code_t5 import errors
+
 # The run files bind `__main__.train`, `__main__.evaluate`, `__main__.infer`: these names.
 ENTRIES = {"train": gin.configurable(train), "eval": gin.configurable(evaluate),
            "infer": gin.configurable(infer)}
@@ -27,8 +29,9 @@ def run(job: dict) -> dict:
     ENTRIES[job["entry"]]()
     jax.effects_barrier()
     return {"id": job["id"], "ok": True, "error": ""}
-  except SystemExit as e:  # our one-line checks (code_t5/train/t5x_checks.py)
-    return {"id": job["id"], "ok": False, "error": str(e.code)}
+  except errors.UsageError as e:  # our one-line checks (code_t5/train/t5x_checks.py)
+    # As t5x.train prints it (code_t5/errors.py): the first line, after gin's context.
+    return {"id": job["id"], "ok": False, "error": f"error: {str(e).splitlines()[0]}"}
   except Exception as e:  # pylint: disable=broad-except  (report each composition)
     last = traceback.format_exception_only(type(e), e)[-1].strip()
     return {"id": job["id"], "ok": False, "error": last}

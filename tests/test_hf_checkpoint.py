@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("t5x", reason="the T5X extra is not installed")
 pytest.importorskip("transformers", reason="transformers is not installed")
 
+from code_t5 import errors  # noqa: E402
 from code_t5.data import hf_vocabulary  # noqa: E402
 from code_t5.train import checkpoint_checks, hf_checkpoint  # noqa: E402
 
@@ -261,14 +262,14 @@ def test_unsupported_config_and_stray_tensors_fail_naming_them(tmp_path, tokeniz
 def test_vocabulary_larger_than_the_embedding_fails_naming_both(tmp_path, tokenizer_dir):
   vocab = hf_vocabulary.HuggingFaceVocabulary(tokenizer_dir)
   assert checkpoint_checks.checked_vocab_size(vocab, EMBEDDING_ROWS) == EMBEDDING_ROWS
-  with pytest.raises(SystemExit, match=rf"{tokenizer_dir} has {vocab.vocab_size} ids .* 256 "):
+  with pytest.raises(errors.UsageError, match=rf"{tokenizer_dir} has {vocab.vocab_size} ids .* 256 "):
     checkpoint_checks.checked_vocab_size(vocab, 256)
   config = _hf_config("t5_1_0")
   hf_dir = str(tmp_path / "hf")
   _write_hf_model(hf_dir, config, _hf_tensors(config), tokenizer_dir, "safetensors")
   ckpt = hf_checkpoint.convert(hf_dir, str(tmp_path / "t5x")).checkpoint_dir
   assert checkpoint_checks.checked_vocab_size(vocab, EMBEDDING_ROWS, ckpt) == EMBEDDING_ROWS
-  with pytest.raises(SystemExit, match=rf"checkpoint {ckpt} has a {EMBEDDING_ROWS}-row "
+  with pytest.raises(errors.UsageError, match=rf"checkpoint {ckpt} has a {EMBEDDING_ROWS}-row "
                      r"embedding .* built with 512"):
     checkpoint_checks.checked_vocab_size(vocab, 512, ckpt)
 

@@ -5,6 +5,7 @@ import gin
 import pytest
 import seqio
 
+from code_t5 import errors  # noqa: E402
 from code_t5.data import t5_vocabulary
 from code_t5.train import checkpoint_checks
 
@@ -88,7 +89,7 @@ def test_embedding_smaller_than_the_vocabulary_fails_naming_both(standins):
   vocab = t5_vocabulary.PublicT5Vocabulary(standins[0])
   assert checkpoint_checks.checked_vocab_size(vocab, 384) == 384
   small = vocab.vocab_size - 1
-  with pytest.raises(SystemExit, match=rf"vocabulary {standins[0]} has {vocab.vocab_size} ids "
+  with pytest.raises(errors.UsageError, match=rf"vocabulary {standins[0]} has {vocab.vocab_size} ids "
                      rf"but the model's embedding has {small} rows"):
     checkpoint_checks.checked_vocab_size(vocab, small)
   # The same check for any seqio vocabulary, e.g. the byte one against a T5 checkpoint size.

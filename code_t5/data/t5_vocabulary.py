@@ -12,6 +12,8 @@ from typing import Optional
 import gin
 import seqio
 
+from code_t5.data import lazy_sentencepiece
+
 PUBLIC_PATH = "gs://t5-data/vocabs/cc_all.32000.100extra/sentencepiece.model"
 ENV_VAR = "CODE_T5_T5_SPM"
 SENTINELS = 100
@@ -25,33 +27,21 @@ def public_t5_spm_path(path: Optional[str] = None) -> str:
   return os.path.expanduser(os.environ.get(ENV_VAR) or path or PUBLIC_PATH)
 
 
-class PublicT5Vocabulary(seqio.SentencePieceVocabulary):
+class PublicT5Vocabulary(lazy_sentencepiece.LazySentencePieceVocabulary):
   """The public T5 SentencePiece model, located when first used and checked for its sentinels.
 
   `extra_ids` stays 0 for `cc_all.32000.100extra` (sentinels inside the model); pass 100 for
   the older `cc_all.32000` file, which has none.
   """
 
-  def __init__(self, path: Optional[str] = None, extra_ids: int = 0):
-    self._explicit_path = path
-    self._checked = False
-    super().__init__(path or "", extra_ids=extra_ids)
+  def locate(self) -> str:
+    return public_t5_spm_path()
 
-  def _model_context(self):
-    if not self._sentencepiece_model_file:
-      self._sentencepiece_model_file = self._explicit_path or public_t5_spm_path()
-    path = self._sentencepiece_model_file
-    if not path.startswith("gs://") and not os.path.exists(path):
-      raise FileNotFoundError(
-          f"{path}: no T5 SentencePiece model. Copy {PUBLIC_PATH} there (gsutil cp) or set "
-          f"{ENV_VAR} to your copy.")
-    context = super()._model_context()
-    if not self._checked:
-      self._check_sentinels(context.tokenizer)
-      self._checked = True
-    return context
+  def missing(self, path: str) -> str:
+    return (f"{path}: no T5 SentencePiece model. Copy {PUBLIC_PATH} there (gsutil cp) or set "
+            f"{ENV_VAR} to your copy.")
 
-  def _check_sentinels(self, tokenizer) -> None:
+  def check(self, tokenizer) -> None:
     """Span corruption writes sentinel i as id vocab_size - 1 - i; the checkpoints learnt them
     as `<extra_id_i>`. A model with other pieces there would silently corrupt fine-tuning."""
     pieces = tokenizer.get_piece_size()
@@ -67,10 +57,5 @@ class PublicT5Vocabulary(seqio.SentencePieceVocabulary):
             f"{path}: id {pieces - 1 - i} is {piece!r}, not <extra_id_{i}>; with "
             f"extra_ids={self._extra_ids} the model must end with the sentinels the T5 "
             f"checkpoints learnt: {fix}.")
-
-  def __getstate__(self):
-    self._model_context()
-    return super().__getstate__()
-
 
 PUBLIC_T5 = PublicT5Vocabulary()

@@ -12,6 +12,7 @@ from code_t5 import paths
 from code_t5 import quiet
 from code_t5 import atomic_files as atomic
 from code_t5.data import hf_vocabulary
+from code_t5.data import lazy_sentencepiece
 from code_t5.data import t5_vocabulary
 
 # 100 sentinel ids for span corruption. 3 special + 256 bytes + 100 = 359 ids; models round
@@ -20,32 +21,20 @@ EXTRA_IDS = 100
 BYTE_VOCAB_MODEL_SIZE = 384
 
 
-class CodeSentencePieceVocabulary(seqio.SentencePieceVocabulary):
-  """The code SentencePiece model, looked up under the data dir when first used.
-
-  Tasks are registered at import time, before a data dir may be set; resolving the model path
-  lazily lets `CODE_T5_DATA_DIR` (or an explicit `path`) point at it later.
-  """
+class CodeSentencePieceVocabulary(lazy_sentencepiece.LazySentencePieceVocabulary):
+  """The code SentencePiece model, looked up under the data dir when first used, so that
+  `CODE_T5_DATA_DIR` (or an explicit `path`) can point at it after the tasks are registered."""
 
   def __init__(self, path: Optional[str] = None, extra_ids: int = EXTRA_IDS):
-    super().__init__(path or "", extra_ids=extra_ids)
+    super().__init__(path, extra_ids=extra_ids)
 
-  def _resolve(self) -> None:
-    if not self._sentencepiece_model_file:
-      self._sentencepiece_model_file = paths.vocab_model_path()
-    if not os.path.exists(self._sentencepiece_model_file):
-      raise FileNotFoundError(
-          f"{self._sentencepiece_model_file}: no code SentencePiece model. Train one with "
-          "`python scripts/train_vocab.py` (or set CODE_T5_DATA_DIR to where it lies), or use "
-          "the byte-level tasks (names without `_spm`).")
+  def locate(self) -> str:
+    return paths.vocab_model_path()
 
-  def _model_context(self):
-    self._resolve()
-    return super()._model_context()
-
-  def __getstate__(self):
-    self._resolve()
-    return super().__getstate__()
+  def missing(self, path: str) -> str:
+    return (f"{path}: no code SentencePiece model. Train one with "
+            "`python scripts/train_vocab.py` (or set CODE_T5_DATA_DIR to where it lies), or use "
+            "the byte-level tasks (names without `_spm`).")
 
 
 BYTE = seqio.ByteVocabulary(extra_ids=EXTRA_IDS)
