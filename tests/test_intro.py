@@ -56,5 +56,6 @@ def test_intro_mesh_tf_blocks_run_as_written(tmp_path):
   setup = [b for b in blocks() if "export CODE_T5_DATA_DIR" in b or "make_dev_dataset.py" in b]
   result = run_in_order(setup + blocks("mtf"), tmp_path)
   assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-5000:])
-  completions = (tmp_path / "code_t5_data" / "runs" / "mtf" / "completions.txt").read_text()
-  assert completions.count("\n") == 3
+  # Mesh TF writes <output_filename>-<checkpoint step>: one completion per prompt line.
+  written = tmp_path / "code_t5_data" / "runs" / "mtf" / "completions.txt-20"
+  assert written.read_text().count("\n") == 3
