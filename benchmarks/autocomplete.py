@@ -47,6 +47,25 @@ def train(model_dir: str, gin_file: str = GIN) -> float:
   return time.time() - start
 
 
+def add_recipe_flags(parser: argparse.ArgumentParser, gin_file: str, time: str) -> None:
+  parser.add_argument("--model_dir", required=True, help=f"T5X run of the recipe ({gin_file})")
+  parser.add_argument("--train", action="store_true", help="train the recipe into --model_dir "
+                      f"first when it holds no checkpoint ({time} on 2 CPU cores)")
+
+
+def loaded_or_trained(parser: argparse.ArgumentParser, args, gin_file: str, time: str) -> str:
+  """How the run in --model_dir came to be: loaded, or trained here with --train; without a
+  checkpoint and --train, a usage error (a benchmark never trains for long unasked)."""
+  model_dir = os.path.abspath(args.model_dir)
+  checkpoint = latest_checkpoint(model_dir)
+  if checkpoint:
+    return f"loaded from {model_dir}, {os.path.basename(checkpoint)}"
+  if args.train:
+    return f"trained here in {train(model_dir, gin_file) / 60:.1f} min"
+  parser.error(f"--model_dir={args.model_dir} holds no checkpoint_<step>: train the recipe "
+               f"({gin_file}) there first, or pass --train ({time} on 2 CPU cores).")
+
+
 def learning_curve(model_dir: str) -> list[dict]:
   """Validation loss per token at each evaluation of the training run (T5X's summaries)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -123,10 +142,7 @@ def markdown(rows: list[dict], extra: dict) -> str:
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--model_dir", required=True,
-                      help="T5X run of the recipe (autocomplete_cpu.gin)")
-  parser.add_argument("--train", action="store_true", help="train the recipe into --model_dir "
-                      "first when it holds no checkpoint (46 min on 2 CPU cores)")
+  add_recipe_flags(parser, GIN, "46 min")
   parser.add_argument("--files", type=int, default=12)
   parser.add_argument("--max_words", type=int, default=200)
   parser.add_argument("--k", type=int, default=4)
@@ -134,13 +150,7 @@ def main() -> None:
   common.add_output_flags(parser)
   args = parser.parse_args()
   model_dir = os.path.abspath(args.model_dir)
-  if latest_checkpoint(model_dir):
-    trained = f"loaded from {model_dir}, {os.path.basename(latest_checkpoint(model_dir))}"
-  elif args.train:
-    trained = f"trained here in {train(model_dir) / 60:.1f} min"
-  else:
-    parser.error(f"--model_dir={args.model_dir} holds no checkpoint_<step>: train the recipe "
-                 f"({GIN}) there first, or pass --train (46 min on 2 CPU cores).")
+  trained = loaded_or_trained(parser, args, GIN, "46 min")
   work = tempfile.mkdtemp(prefix="autocomplete_bench_")
   held_out, ngram_dir = os.path.join(work, "test"), os.path.join(work, "train")
   prepared = paths.flcc_dir(dev=True)

@@ -30,23 +30,13 @@ NAMES = {"bm25": "BM25 (bm25s)", "dense:hash": "`dense:hash` (hashed sub-words, 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--model_dir", required=True,
-                      help="T5X run of the recipe (dual_encoder_search_cpu.gin)")
-  parser.add_argument("--train", action="store_true", help="train the recipe into --model_dir "
-                      "first when it holds no checkpoint (about 35 min on 2 CPU cores)")
+  autocomplete.add_recipe_flags(parser, GIN, "about 35 min")
   parser.add_argument("--language", default="python")
   parser.add_argument("--split", default="test")
   common.add_output_flags(parser)
   args = parser.parse_args()
   model_dir = os.path.abspath(args.model_dir)
-  checkpoint = autocomplete.latest_checkpoint(model_dir)
-  if checkpoint:
-    trained = f"loaded from {model_dir}, {os.path.basename(checkpoint)}"
-  elif args.train:
-    trained = f"trained here in {autocomplete.train(model_dir, GIN) / 60:.1f} min"
-  else:
-    parser.error(f"--model_dir={args.model_dir} holds no checkpoint_<step>: train the recipe "
-                 f"({GIN}) there first, or pass --train (about 35 min on 2 CPU cores).")
+  trained = autocomplete.loaded_or_trained(parser, args, GIN, "about 35 min")
   dense = f"dense:t5x:{model_dir}"
   results = evaluation.evaluate(args.language, args.split, [dense, "dense:hash"])
   names = {**NAMES, dense: "dual encoder, `dual_encoder_search_cpu.gin`",
