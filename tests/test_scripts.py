@@ -125,6 +125,10 @@ def test_quickstart_main_job(tmp_path):
     assert "t5x.train: Training for 30 steps" in result.stdout
     assert "== 5. completing held-out lines" in result.stdout
     assert re.search(r"     truth : .*\n     model : .*\n     n-gram: ", result.stdout)
+  elif trainer_runs.installed_trainer() == "mtf":  # the Mesh TF lane trains its own model
+    assert re.search(r"validation log-perplexity per token: step 0: [\d.]+, step 30: ",
+                     result.stdout), result.stdout
+    assert "== 5. completion: skipped (it needs the T5X model of step 4)" in result.stdout
   else:
     assert "== 4. training: skipped. T5X is not installed (./install.sh adds it" in result.stdout
   answers = re.findall(r"^ +[\d.]+  (\S+\.py):\d+  (\S+)", result.stdout, re.MULTILINE)

@@ -31,12 +31,17 @@ def unreachable() -> str:
 
 def load_dataset(name: str, config=None, **kwargs):
   """datasets.load_dataset(name, config), failing at once and in one line without network."""
-  import datasets  # pylint: disable=g-import-not-at-top  (slow import)
   hint = ("without network, pass --from_disk=DIR with a local copy (README.md, 'Data'), or "
           "set HF_HUB_OFFLINE=1 to use the hub cache")
   problem = unreachable()
   if problem:
     raise ConnectionError(f"cannot reach the Hugging Face hub for {name} ({problem}); {hint}.")
+  try:
+    import datasets  # pylint: disable=g-import-not-at-top  (slow import)
+  except ImportError:
+    raise RuntimeError(f"downloading {name} needs the `datasets` package (pip install "
+                       "datasets), which this environment lacks; or pass --from_disk=DIR with "
+                       "a local copy.") from None
   try:
     return datasets.load_dataset(name, config, **kwargs)
   except ConnectionError as e:

@@ -100,10 +100,10 @@ def locate(config: str, from_disk: str) -> tuple[str, str, Optional[dict[str, li
 def load(config: str = "wikitext-103-raw-v1", from_disk: Optional[str] = None):
   """(`datasets.DatasetDict` with the three splits, {split: files read}): from the hub, or
   from local files (see `locate`)."""
-  import datasets  # pylint: disable=g-import-not-at-top  (slow import)
   if from_disk is None:
     dataset = hub.load_dataset("wikitext", config)
   else:
+    import datasets  # pylint: disable=g-import-not-at-top  (slow import)
     builder, folder, files = locate(config, from_disk)
     if files is not None:
       return datasets.load_dataset(builder, data_files=files), files
