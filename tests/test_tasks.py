@@ -102,7 +102,7 @@ def test_every_language_of_the_dataset_is_registered_whatever_is_on_disk(use_dat
   result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
-  ours = ("flcc_", "wikitext_", "conala_", "csn_", "code_and_text_")
+  ours = ("flcc_", "wikitext_", "conala_", "csn_", "code_and_text_", "humaneval")
   here = [sorted(n for n in r.names() if n.startswith(ours))
           for r in (seqio.TaskRegistry, seqio.MixtureRegistry)]
   assert result.stdout.splitlines() == [repr(here[0]), repr(here[1])]
