@@ -91,8 +91,8 @@ def test_full_line_eval_and_infer_score_with_our_metrics(env, tmp_path):
        "error: flcc_dev_pyton_full_line: no task or mixture of that name is registered; did "
        "you mean flcc_dev_python_full_line,"),
   ]:
-    result = subprocess.run([sys.executable, "-m", "t5x.eval", *flags, mesh, task,
-                             f"--gin_file={GIN}/runs/eval.gin", out],
+    result = subprocess.run([sys.executable, "-m", "t5x.eval", flags[0],
+                             f"--gin_file={GIN}/runs/eval.gin", mesh, task, *flags[1:], out],
                             capture_output=True, text=True, env=env)
     last = result.stderr.strip().splitlines()[-1]
     assert result.returncode != 0 and last.startswith(expected), result.stderr[-3000:]
