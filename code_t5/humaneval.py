@@ -77,14 +77,12 @@ def evaluate(samples: Iterable[tuple[str, str]], problems: Optional[dict] = None
   import tqdm  # pylint: disable=g-import-not-at-top
   problems = problems if problems is not None else read_problems()
   samples = list(samples)
-  results: dict[str, list] = collections.defaultdict(lambda: [None] * 0)
-  order = collections.defaultdict(int)
+  order = collections.Counter()  # samples seen per problem: each sample's index in its list
   jobs = []
   for task_id, completion in samples:
     jobs.append((task_id, order[task_id], check_program(problems[task_id], completion)))
     order[task_id] += 1
-  for task_id, n in order.items():
-    results[task_id] = [None] * n
+  results = {task_id: [None] * n for task_id, n in order.items()}
   with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
     futures = {pool.submit(sandbox.run, program, timeout, memory): (task_id, i)
                for task_id, i, program in jobs}
