@@ -49,12 +49,11 @@ def verbose_requested(argv: Optional[Sequence[str]] = None) -> bool:
 
 
 def environment(base: Optional[dict] = None) -> dict:
-  """`base` (default: this process's environment) with the quiet settings added, for the
-  trainer subprocesses our commands start; a variable the user set is kept."""
+  """`base` (default: this process's environment) with the quiet settings, for the trainer
+  subprocesses our commands start."""
   env = dict(os.environ if base is None else base)
   if not verbose_requested():
-    for name, value in QUIET_ENVIRONMENT.items():
-      env.setdefault(name, value)
+    env.update(QUIET_ENVIRONMENT)
   return env
 
 
@@ -63,8 +62,9 @@ def silence(argv: Optional[Sequence[str]] = None) -> None:
   output was requested. Call it before TensorFlow or JAX is imported."""
   if verbose_requested(argv):
     return
-  for name, value in QUIET_ENVIRONMENT.items():
-    os.environ.setdefault(name, value)
+  # Set, not defaulted: `import jax` sets TF_CPP_MIN_LOG_LEVEL=1 (warnings and errors, the
+  # cuInit one included) for itself and every child, so an earlier value is no user's choice.
+  os.environ.update(QUIET_ENVIRONMENT)
   for name in NOISY_LOGGERS:
     logging.getLogger(name).setLevel(logging.ERROR)
   # Deprecation and future warnings name library internals, not anything the user typed.

@@ -5,7 +5,8 @@ learning the commands, not for numbers."""
 import json
 import os
 
-# (intent, rewritten intent or None, snippet, question id): CoNaLa-style pairs written here.
+# (intent, rewritten intent or None, snippet, question id): CoNaLa-style pairs written here. The
+# first 8 are curated train; the dev carve of so few must find rewritten intents to evaluate on.
 _CURATED = [
     ("How do I reverse a list in Python?", "reverse list `items` in place", "items.reverse()",
      3940128),
@@ -15,8 +16,6 @@ _CURATED = [
      6797984),
     ("join list of strings with comma", "join the strings of list `words` with ', '",
      "', '.join(words)", 12453580),
-    ("read a text file line by line", None,
-     "with open('f.txt') as f:\n    lines = f.readlines()", 3277503),
     ("check if a key exists in a dictionary", "check if key 'a' is in dictionary `d`",
      "'a' in d", 1602934),
     ("sort a dictionary by its values", "sort dictionary `d` by value in ascending order",
@@ -26,6 +25,8 @@ _CURATED = [
      "list(set(x))", 7961363),
     ("parse json string", "load JSON string `s` into a Python object", "json.loads(s)",
      7771011),
+    ("read a text file line by line", None,
+     "with open('f.txt') as f:\n    lines = f.readlines()", 3277503),
 ]
 _MINED_INTENTS = ["How to split a string by whitespace", "flatten a list of lists",
                   "find the index of an item in a list", "convert integer to string",

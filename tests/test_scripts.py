@@ -110,7 +110,10 @@ def test_quickstart_main_job(tmp_path):
   result = subprocess.run([sys.executable, "-m", "code_t5.quickstart", "--examples=1",
                            "--train_steps=30"],
                           capture_output=True, text=True, cwd=str(tmp_path),
-                          env={**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "d")})
+                          # As after `import jax` in the caller (CI's pytest): jax sets
+                          # TF_CPP_MIN_LOG_LEVEL=1, which lets TF's cuInit error through.
+                          env={**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "d"),
+                               "TF_CPP_MIN_LOG_LEVEL": "1"})
   assert result.returncode == 0, result.stderr
   for objective in ("span_corruption", "prefix_lm", "lm", "full_line"):
     assert f"-- flcc_dev_python_{objective}: {{'examples': " in result.stdout
