@@ -1,4 +1,4 @@
-# Training image for the autocomplete recipe: runs code_t5.train.launcher (scripts/train_lm.py) with
+# Training image for the autocomplete recipe: runs code_t5.train.launcher (code-t5-train-lm) with
 # its settings from environment variables, data and checkpoints on two volumes.
 #   docker build -t code_t5-train .                                   # Mesh TF stack, CPU
 #   docker build --build-arg STACK=t5x -t code_t5-train:t5x .         # T5X stack, CPU
@@ -52,9 +52,8 @@ RUN set -eux; mkdir -p code_t5; touch code_t5/__init__.py; \
     pip install --no-deps t5==0.9.4; \
     pip uninstall -y code_t5 || true; rm -rf code_t5 build *.egg-info
 
-# The code: the package and its command-line scripts only.
+# The code: the package only (its commands are console scripts).
 COPY code_t5/ code_t5/
-COPY scripts/ scripts/
 COPY docker/entrypoint.sh /usr/local/bin/code_t5-entrypoint
 RUN pip install --no-deps -e . && useradd --create-home --uid 1000 code_t5 && \
     mkdir -p /data /checkpoints && chown code_t5 /data /checkpoints

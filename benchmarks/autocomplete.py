@@ -1,14 +1,14 @@
 """Autocomplete quality: the CPU recipe's model against the n-gram baseline and a constant server,
 replayed on the same held-out files of the dev dataset in one run.
 
-  python scripts/make_dev_dataset.py && python scripts/train_vocab.py    # once
+  code-t5-make-dev-dataset && code-t5-train-vocab    # once
   python benchmarks/autocomplete.py --model_dir=/tmp/autocomplete [--files=12 --max_words=200]
 
 Trains code_t5/gin_configs/t5x/autocomplete_cpu.gin into --model_dir unless it already holds a
 checkpoint (then that run is loaded), serves it with `--model=t5x:DIR` (beam search, stopping at
 the end of the line) and the word n-gram built from the dev dataset's train split with
-`--model=ngram:DIR`, each behind `python -m code_t5.autocomplete.server`, and replays the test
-split's files against both with scripts/eval_autocomplete.py (the strict protocol). A server
+`--model=ngram:DIR`, each behind `code-t5-serve`, and replays the test
+split's files against both with code-t5-eval-autocomplete (the strict protocol). A server
 that ignores its input is replayed on the same files, in process. Writes results/autocomplete.json
 and the table between the autocomplete markers of benchmarks/README.md.
 """
@@ -85,7 +85,7 @@ def replay_server(model: str, files_dir: str, args) -> dict:
   with client.running_server(model, seconds=600, cwd=ROOT) as (url, _):
     start = time.time()
     out = subprocess.run(
-        [sys.executable, "scripts/eval_autocomplete.py", url, files_dir,
+        [sys.executable, "code-t5-eval-autocomplete", url, files_dir,
          f"--files={args.files}", f"--max_words={args.max_words}", f"--k={args.k}",
          f"--seed={args.seed}"], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
   report = json.loads(out)

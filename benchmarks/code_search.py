@@ -1,14 +1,14 @@
 """Code search quality: BM25, the CPU recipe's dual encoder and their hybrid, on the same
 candidates of one held-out split, in one run.
 
-  python scripts/export_codesearchnet.py --from_source_tree=<stdlib> \
+  code-t5-export-codesearchnet --from_source_tree=<stdlib> \
       --extra_train_tree=$VIRTUAL_ENV/lib/python3.11/site-packages
   python benchmarks/code_search.py --model_dir=/tmp/search_cpu [--split=test]
 
 Trains code_t5/gin_configs/t5x/dual_encoder_search_cpu.gin into --model_dir unless it already
 holds a checkpoint (then that run is loaded), then scores BM25, `dense:t5x:<model_dir>`,
 `dense:hash` (a stand-in, not a model) and each dense one fused with BM25 by
-scripts/eval_code_search.py's machinery (CodeSearchNet protocol). Writes results/code_search.json
+code-t5-eval-code-search's machinery (CodeSearchNet protocol). Writes results/code_search.json
 and the table between the code-search markers of benchmarks/README.md.
 """
 import argparse

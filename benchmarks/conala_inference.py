@@ -1,6 +1,6 @@
 """Throughput of rewriting conala-mined intents: batched vs one pair at a time.
 
-Runs scripts/rewrite_conala_mined.py's machinery (code_t5.train.batch_inference.rewrite_mined) over N mined
+Runs code-t5-rewrite-conala-mined's machinery (code_t5.train.batch_inference.rewrite_mined) over N mined
 pairs — the exported conala-mined if present, else synthetic pairs shaped like it — with a real
 T5X checkpoint when given (and T5X is installed), else the model-free stand-in (which then
 measures the machinery alone). Projects the wall time for all 598,237 mined pairs.

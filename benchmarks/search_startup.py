@@ -1,4 +1,4 @@
-"""One-shot code search start-up: `python -m code_t5.search query` on an index of the standard
+"""One-shot code search start-up: `code-t5-search query` on an index of the standard
 library, against `python -c pass` and `python -c "import numpy"` measured in the same run (the
 interpreter and the one library every query needs). Target: the query within 0.3 s on a quiet
 machine, i.e. what it adds to Python and NumPy is small.
@@ -36,10 +36,11 @@ def main() -> None:
   args = parser.parse_args()
   index_dir = os.path.join(paths.data_dir(), "benchmarks", "stdlib_search_index")
   stdlib = sysconfig.get_paths()["stdlib"]
-  subprocess.run([sys.executable, "-m", "code_t5.search", "index", stdlib, "--no_progress",
+  search_command = os.path.join(os.path.dirname(sys.executable), "code-t5-search")
+  subprocess.run([search_command, "index", stdlib, "--no_progress",
                   f"--index_dir={index_dir}", "--exclude=test", "--exclude=tests",
                   "--exclude=site-packages"], check=True, stdout=subprocess.DEVNULL)
-  query = [sys.executable, "-m", "code_t5.search", "query", QUESTION, "-k", "10",
+  query = [search_command, "query", QUESTION, "-k", "10",
            f"--index_dir={index_dir}"]
   python = median_seconds([sys.executable, "-c", "pass"], args.runs)
   numpy = median_seconds([sys.executable, "-c", "import numpy"], args.runs)

@@ -20,26 +20,26 @@ def flcc_dir(dev: bool = False) -> str:
 
 
 def dev_source_dir() -> str:
-  """The FLCC-layout tree that scripts/make_dev_dataset.py builds by default."""
+  """The FLCC-layout tree that code-t5-make-dev-dataset builds by default."""
   return os.path.join(data_dir(), "flcc_dev_source")
 
 
 def wikitext_dir() -> str:
-  """Wikitext JSON lines written by scripts/export_wikitext.py."""
+  """Wikitext JSON lines written by code-t5-export-wikitext."""
   return os.path.join(data_dir(), "wikitext")
 
 
 def conala_dir() -> str:
-  """CoNaLa JSON lines written by scripts/export_conala.py."""
+  """CoNaLa JSON lines written by code-t5-export-conala."""
   return os.path.join(data_dir(), "conala")
 
 
 def codesearchnet_dir() -> str:
   """CodeSearchNet JSON lines (one folder per language) written by
-  scripts/export_codesearchnet.py."""
+  code-t5-export-codesearchnet."""
   return os.path.join(data_dir(), "codesearchnet")
 
 
 def vocab_model_path() -> str:
-  """The code SentencePiece model written by scripts/train_vocab.py."""
+  """The code SentencePiece model written by code-t5-train-vocab."""
   return os.path.join(data_dir(), "vocab", "code_spm.model")

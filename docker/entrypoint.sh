@@ -20,9 +20,9 @@ esac
 if [ -n "$needed" ] && [ ! -f "$data/$needed" ]; then
   echo "error: $data holds no prepared dataset for task ${task:-<launcher default>} (no" \
     "$data/$needed). Prepare one into the folder you mount as $data, e.g." \
-    "'docker run --rm -v \$HOME/code_t5_data:$data --entrypoint python IMAGE" \
-    "scripts/make_dev_dataset.py' (dev dataset from the standard library), or" \
-    "'python scripts/prepare_flcc.py --flcc_root=ROOT' with CODE_T5_DATA_DIR set (FLCC)." >&2
+    "'docker run --rm -v \$HOME/code_t5_data:$data --entrypoint code-t5-make-dev-dataset" \
+    "IMAGE' (dev dataset from the standard library), or" \
+    "'code-t5-prepare-flcc --flcc_root=ROOT' with CODE_T5_DATA_DIR set (FLCC)." >&2
   exit 2
 fi
 mkdir -p "$model_dir" 2>/dev/null || true
@@ -31,4 +31,4 @@ if ! [ -w "$model_dir" ]; then
     "run with --user \$(id -u):\$(id -g) so checkpoints belong to you." >&2
   exit 2
 fi
-exec python -m code_t5.train.launcher "$@"
+exec code-t5-train-lm "$@"

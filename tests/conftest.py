@@ -46,9 +46,15 @@ def kill_when(cmd: list[str], ready, poll_seconds: float = 0.01, timeout: float 
   proc.wait()
 
 
-def run_script(script: str, *args: str, env: dict | None = None, **kwargs):
-  """Runs scripts/<script> in a subprocess, as a user would."""
-  return subprocess.run([sys.executable, os.path.join(REPO_ROOT, "scripts", script), *args],
+def command(name: str) -> list[str]:
+  """The console script `code-t5-<name>`, the one front door of every command (pip installs it
+  beside the interpreter)."""
+  return [os.path.join(os.path.dirname(sys.executable), f"code-t5-{name}")]
+
+
+def run_command(name: str, *args: str, env: dict | None = None, **kwargs):
+  """Runs `code-t5-<name> ARGS` in a subprocess, as a user would."""
+  return subprocess.run([*command(name), *args],
                         capture_output=True, text=True, env={**os.environ, **(env or {})},
                         **kwargs)
 

@@ -15,7 +15,7 @@ from t5x.train import train  # noqa: F401  (bound as __main__.train)
 REQUIRED = ["TRAIN_STEPS=1", "MODEL_DIR='/tmp/m'", "CHECKPOINT_PATH='/tmp/m/checkpoint_1'",
             "INITIAL_CHECKPOINT_PATH='/tmp/m/checkpoint_1'", "EVAL_OUTPUT_DIR='/tmp/e'",
             "INFER_OUTPUT_DIR='/tmp/i'", "MODEL_OUTPUT_DIR={'cpu': '/tmp/x/1'}",
-            # models/hf_t5*.gin: set by the model.gin scripts/convert_hf_t5.py writes.
+            # models/hf_t5*.gin: set by the model.gin code-t5-convert-hf-t5 writes.
             "HF_TOKENIZER_DIR='/tmp/tokenizer'", "EMBEDDING_SIZE=32128"]
 failures = 0
 for composition in sys.argv[1:]:

@@ -15,7 +15,7 @@ import pytest
 
 from code_t5.autocomplete import completers, replay
 from code_t5.autocomplete import server as server_lib
-from conftest import autocomplete_server, run_script, uvicorn_on_loopback
+from conftest import autocomplete_server, run_command, uvicorn_on_loopback
 
 CORPUS = ["import os\nimport sys\n\ndef main(argv):\n    return os.path.join(argv[0], 'x')\n",
           "import os\n\ndef main(args):\n    return os.path.join(args.root, 'y')\n"]
@@ -231,16 +231,16 @@ def test_200_concurrent_requests_all_succeed(live_server):
 
 def test_replay_script_reports_accuracy(live_server):
   url, src = live_server
-  result = run_script("eval_autocomplete.py", url, str(src), "--files=2", "--seed=1")
+  result = run_command("eval-autocomplete", url, str(src), "--files=2", "--seed=1")
   assert result.returncode == 0, result.stderr[-2000:]
   report = json.loads(result.stdout)
   assert report["files"] == 2 and report["queries"] > 10
   assert 0 < report["exact_next_word"] <= report["accuracy"] <= 1
   assert report["full_line_queries"] > 0
   assert 0 <= report["full_line_exact_match"] <= report["full_line_edit_similarity"] <= 100
-  again = run_script("eval_autocomplete.py", url, str(src), "--files=2", "--seed=1")
+  again = run_command("eval-autocomplete", url, str(src), "--files=2", "--seed=1")
   assert json.loads(again.stdout)["accuracy"] == report["accuracy"]  # deterministic
-  result = run_script("eval_autocomplete.py", url, str(src / "none"))
+  result = run_command("eval-autocomplete", url, str(src / "none"))
   assert result.returncode == 2 and "no *.py files" in result.stderr
 
 

@@ -16,14 +16,14 @@ from code_t5.data import vocabularies
 from code_t5.corpora import codesearchnet
 from code_t5.corpora import summaries
 from code_t5.data import task_configs
-from conftest import run_script
+from conftest import run_command
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
   data_dir = tmp_path_factory.mktemp("data")
   corpus = csn_fixtures.write_corpus(str(tmp_path_factory.mktemp("corpus")))
-  result = run_script("export_codesearchnet.py", f"--from_disk={corpus}",
+  result = run_command("export-codesearchnet", f"--from_disk={corpus}",
                       env={"CODE_T5_DATA_DIR": str(data_dir)})
   assert result.returncode == 0, result.stderr[-3000:]
   assert "empty_docstring_tokens 1, empty_code 1" in result.stdout
@@ -79,7 +79,7 @@ def test_export_selected_languages_counts_the_others(tmp_path):
 
 
 def _export_error(corpus, out) -> str:
-  result = run_script("export_codesearchnet.py", f"--from_disk={corpus}", f"--out_dir={out}")
+  result = run_command("export-codesearchnet", f"--from_disk={corpus}", f"--out_dir={out}")
   assert result.returncode == 2, result.stdout[-2000:]
   assert "Traceback" not in result.stderr
   return result.stderr

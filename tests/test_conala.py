@@ -1,8 +1,6 @@
 import json
 import math
-import os
 import subprocess
-import sys
 
 import pytest
 import seqio
@@ -14,14 +12,14 @@ from code_t5.data import conala_baselines
 from code_t5.train import batch_inference as inference
 from code_t5.data import metrics
 from code_t5.corpora import conala
-from conftest import REPO_ROOT, kill_when, run_script
+from conftest import command, kill_when, run_command
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
   data_dir = tmp_path_factory.mktemp("data")
   corpus = conala_fixtures.write_corpus(str(tmp_path_factory.mktemp("corpus")))
-  result = run_script("export_conala.py", f"--from_disk={corpus}", "--mined_for_codegen=5",
+  result = run_command("export-conala", f"--from_disk={corpus}", "--mined_for_codegen=5",
                       env={"CODE_T5_DATA_DIR": str(data_dir)})
   assert result.returncode == 0, result.stderr[-3000:]
   return data_dir
@@ -61,12 +59,12 @@ def test_export_counts_rows_and_those_without_rewritten_intent(data):
 
 
 def test_export_errors_name_the_file(tmp_path):
-  result = run_script("export_conala.py", f"--from_disk={tmp_path}", f"--out_dir={tmp_path}/o")
+  result = run_command("export-conala", f"--from_disk={tmp_path}", f"--out_dir={tmp_path}/o")
   assert result.returncode == 2 and "conala-train.json" in result.stderr
   conala_fixtures.write_corpus(str(tmp_path))
   with open(tmp_path / "conala-mined.jsonl", "a") as f:
     f.write("{oops\n")
-  result = run_script("export_conala.py", f"--from_disk={tmp_path}", f"--out_dir={tmp_path}/o")
+  result = run_command("export-conala", f"--from_disk={tmp_path}", f"--out_dir={tmp_path}/o")
   assert result.returncode == 2 and "conala-mined.jsonl:8: malformed JSON line" in result.stderr
 
 
@@ -173,7 +171,7 @@ def test_copy_intent_rewrite_resumes_after_kill_with_each_id_once(tmp_path):
   rows = [conala_fixtures.mined_row(i) for i in range(4000)]
   mined.write_text("".join(json.dumps(r) + "\n" for r in rows + rows[:5]))  # 5 repeated ids
   out = tmp_path / "out.jsonl"
-  cmd = [sys.executable, os.path.join(REPO_ROOT, "scripts", "rewrite_conala_mined.py"),
+  cmd = [*command("rewrite-conala-mined"),
          f"--mined={mined}", f"--out={out}", "--predictor=copy_intent", "--batch_size=7"]
   kill_when(cmd, lambda: out.exists() and out.stat().st_size >= 2000)
   with open(out, "a") as f:
@@ -196,7 +194,7 @@ def test_nothing_left_to_write_exits_without_restoring_the_checkpoint(tmp_path):
   inference.rewrite_mined(str(mined), str(out), inference.CopyIntentPredictor())
   before = out.read_bytes()
   # Restoring this checkpoint would fail: the run only succeeds if it never tries.
-  result = run_script("rewrite_conala_mined.py", f"--mined={mined}", f"--out={out}",
+  result = run_command("rewrite-conala-mined", f"--mined={mined}", f"--out={out}",
                       f"--checkpoint={tmp_path}/no_such_checkpoint")
   assert result.returncode == 0, result.stderr[-3000:]
   summary = json.loads(result.stdout.strip().splitlines()[-1])

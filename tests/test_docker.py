@@ -15,11 +15,11 @@ with open(os.path.join(REPO_ROOT, "Dockerfile")) as _f:
 
 
 def run_entrypoint(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-  """The entrypoint with a stand-in `python` on PATH that prints what it would run."""
+  """The entrypoint with a stand-in `code-t5-train-lm` on PATH that prints what it would run."""
   bin_dir = tmp_path / "bin"
   bin_dir.mkdir(exist_ok=True)
-  (bin_dir / "python").write_text('#!/bin/sh\necho "would run: python $*"\n')
-  (bin_dir / "python").chmod(0o755)
+  (bin_dir / "code-t5-train-lm").write_text('#!/bin/sh\necho "would run: code-t5-train-lm $*"\n')
+  (bin_dir / "code-t5-train-lm").chmod(0o755)
   env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CODE_T5_DATA_DIR": str(tmp_path / "data"),
          "MODEL_DIR": str(tmp_path / "ckpt"), **env}
   return subprocess.run(["sh", ENTRYPOINT, *args], env=env, capture_output=True, text=True,
@@ -32,7 +32,7 @@ def test_empty_data_volume_is_one_line_error(tmp_path):
   assert result.returncode == 2 and result.stdout == ""
   assert result.stderr.count("\n") == 1
   assert f"{tmp_path}/data holds no prepared dataset" in result.stderr
-  assert "flcc_dev/manifest.json" in result.stderr and "make_dev_dataset.py" in result.stderr
+  assert "flcc_dev/manifest.json" in result.stderr and "code-t5-make-dev-dataset" in result.stderr
 
 
 @pytest.mark.parametrize("args, env, needed", [
@@ -48,7 +48,7 @@ def test_the_task_decides_which_dataset_is_checked(tmp_path, args, env, needed):
   manifest.write_text("{}")
   result = run_entrypoint(tmp_path, *args, **env)
   assert result.returncode == 0, result.stderr
-  assert result.stdout == f"would run: python -m code_t5.train.launcher {' '.join(args)}".rstrip() + "\n"
+  assert result.stdout == f"would run: code-t5-train-lm {' '.join(args)}".rstrip() + "\n"
 
 
 def test_unwritable_checkpoints_are_one_line_error(tmp_path):
@@ -97,7 +97,7 @@ def test_build_context_leaves_out_tests_and_local_state():
   with open(os.path.join(REPO_ROOT, ".dockerignore")) as f:
     ignored = {line.strip() for line in f if line.strip() and not line.startswith("#")}
   assert {".git", "tests", ".venv*", "**/.code_t5_search"} <= ignored
-  assert not any(p in ignored for p in ("code_t5", "scripts", "docker", "setup.py"))
+  assert not any(p in ignored for p in ("code_t5", "docker", "setup.py"))
 
 
 @pytest.mark.skipif(not os.environ.get("CODE_T5_DOCKER_BUILD"),

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import run_script
+from conftest import run_command
 
 HAS_T5X = importlib.util.find_spec("t5x") is not None
 needs_t5x = pytest.mark.skipif(not HAS_T5X, reason="T5X is not importable: it is not on PyPI "
@@ -49,7 +49,7 @@ def csn_env(tmp_path_factory):
   root = tmp_path_factory.mktemp("csn")
   env = {**os.environ, "CODE_T5_DATA_DIR": str(root / "data")}
   corpus = csn_fixtures.write_corpus(str(root / "corpus"))
-  result = run_script("export_codesearchnet.py", f"--from_disk={corpus}", env=env)
+  result = run_command("export-codesearchnet", f"--from_disk={corpus}", env=env)
   assert result.returncode == 0, result.stderr[-3000:]
   return env
 

@@ -284,7 +284,7 @@ def test_converted_checkpoint_fine_tunes_on_an_hf_task_with_t5x(tmp_path, tokeni
   import sys
 
   import seqio
-  from conftest import REPO_ROOT, run_script
+  from conftest import REPO_ROOT, run_command
   import conala_fixtures
   from code_t5.train import checkpoint_files
   config, tensors = _hf_config("t5_1_0"), _hf_tensors(_hf_config("t5_1_0"), seed=1)
@@ -293,14 +293,14 @@ def test_converted_checkpoint_fine_tunes_on_an_hf_task_with_t5x(tmp_path, tokeni
   tensors["shared.weight"] *= 4
   hf_dir, out = str(tmp_path / "codet5-tiny"), str(tmp_path / "converted")
   _write_hf_model(hf_dir, config, tensors, tokenizer_dir, "safetensors")
-  converted = run_script("convert_hf_t5.py", f"--model_dir={hf_dir}", f"--output_dir={out}")
+  converted = run_command("convert-hf-t5", f"--model_dir={hf_dir}", f"--output_dir={out}")
   assert converted.returncode == 0, converted.stderr[-3000:]
   assert "T5 1.0 (relu, tied)" in converted.stdout
 
   env = {"CODE_T5_DATA_DIR": str(tmp_path / "data"),
          hf_vocabulary.ENV_VAR: os.path.join(out, "tokenizer")}
   corpus = conala_fixtures.write_corpus(str(tmp_path / "corpus"))
-  exported = run_script("export_conala.py", f"--from_disk={corpus}", env=env)
+  exported = run_command("export-conala", f"--from_disk={corpus}", env=env)
   assert exported.returncode == 0, exported.stderr[-3000:]
   model_dir = str(tmp_path / "finetuned")
   gin_dir = "code_t5/gin_configs/t5x"

@@ -113,7 +113,7 @@ def test_import_loads_no_transformers_and_an_unset_folder_fails_in_one_line():
   loaded, message = result.stdout.strip().split("\n")
   assert loaded == "False"
   assert message.startswith(f"the `_hf` tasks need a Hugging Face tokenizer folder: set {ENV} ")
-  assert "scripts/convert_hf_t5.py" in message
+  assert "code-t5-convert-hf-t5" in message
 
 
 def test_span_corruption_writes_the_tokenizers_own_sentinels(monkeypatch, use_data_dir,

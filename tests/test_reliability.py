@@ -20,7 +20,7 @@ from code_t5.data import preprocessors
 from code_t5.data import vocabularies
 from code_t5.corpora import conala, prepare
 from code_t5 import atomic_files as atomic
-from conftest import REPO_ROOT, kill_when, run_script
+from conftest import command, kill_when, run_command
 
 FEW = settings(max_examples=20, deadline=None,
                suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -97,7 +97,7 @@ def test_mined_rewrite_killed_at_random_points_loses_and_repeats_nothing(tmp_pat
   mined = tmp_path / "mined.jsonl"
   mined.write_text("".join(json.dumps(r) + "\n" for r in rows))
   out = tmp_path / "out.jsonl"
-  cmd = [sys.executable, os.path.join(REPO_ROOT, "scripts", "rewrite_conala_mined.py"),
+  cmd = [*command("rewrite-conala-mined"),
          f"--mined={mined}", f"--out={out}", "--predictor=copy_intent", "--batch_size=3"]
   rng = random.Random(1234)
   for _ in range(3):
@@ -119,7 +119,7 @@ def test_mined_rewrite_killed_at_random_points_loses_and_repeats_nothing(tmp_pat
 def test_malformed_conala_files_name_the_problem(tmp_path, name, content, message):
   conala_fixtures.write_corpus(str(tmp_path))
   (tmp_path / name).write_text(content)
-  result = run_script("export_conala.py", f"--from_disk={tmp_path}", f"--out_dir={tmp_path}/o")
+  result = run_command("export-conala", f"--from_disk={tmp_path}", f"--out_dir={tmp_path}/o")
   assert result.returncode == 2 and message in result.stderr, result.stderr[-1500:]
   assert "Traceback" not in result.stderr
 
@@ -134,7 +134,7 @@ def test_empty_mined_file_exports_zero_rows(tmp_path):
 def test_malformed_mined_line_in_rewrite_names_file_and_line(tmp_path):
   mined = tmp_path / "mined.jsonl"
   mined.write_text(json.dumps(conala_fixtures.mined_row(0)) + "\n{\"intent\": 1}\n")
-  result = run_script("rewrite_conala_mined.py", f"--mined={mined}", f"--out={tmp_path}/o",
+  result = run_command("rewrite-conala-mined", f"--mined={mined}", f"--out={tmp_path}/o",
                       "--predictor=copy_intent")
   assert result.returncode == 2 and f"{mined}:2: not a mined CoNaLa pair" in result.stderr
 
@@ -180,7 +180,7 @@ def test_parallel_preparation_killed_at_random_points_ends_byte_identical(tmp_pa
   clean = tmp_path / "clean"
   prepare.prepare(root, str(clean), shard_bytes=200)
   out = tmp_path / "out"
-  cmd = [sys.executable, os.path.join(REPO_ROOT, "scripts", "prepare_flcc.py"),
+  cmd = [*command("prepare-flcc"),
          f"--flcc_root={root}", f"--out_dir={out}", "--shard_bytes=200", "--workers=2"]
   rng = random.Random(99)
   for _ in range(3):
@@ -193,7 +193,7 @@ def test_parallel_preparation_killed_at_random_points_ends_byte_identical(tmp_pa
 
 
 def _prepare_cmd(root, out):
-  return [sys.executable, os.path.join(REPO_ROOT, "scripts", "prepare_flcc.py"),
+  return [*command("prepare-flcc"),
           f"--flcc_root={root}", f"--out_dir={out}", "--shard_bytes=200", "--workers=2"]
 
 

@@ -1,15 +1,17 @@
 """The command-line front ends, run in subprocesses as a user runs them."""
 import glob
 import os
+from importlib import metadata
 import re
 
 import pytest
 
 import flcc_fixtures
-from conftest import REPO_ROOT, run_script
+from conftest import REPO_ROOT, run_command
 
-SCRIPTS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(REPO_ROOT, "scripts", "*.py"))
-                 if not os.path.basename(p).startswith(("_", "cli")))
+# Every console script the install declared (setup.py): the one front door of each command.
+COMMANDS = sorted(e.name[len("code-t5-"):] for e in metadata.entry_points(group="console_scripts")
+                  if e.name.startswith("code-t5-"))
 
 
 @pytest.fixture
@@ -26,15 +28,19 @@ def source_tree(tmp_path):
   return src
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_help_explains_every_flag(script):
-  result = run_script(script, "--help")
+def test_every_command_is_installed():
+  assert len(COMMANDS) >= 20 and "quickstart" in COMMANDS, COMMANDS
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help_explains_every_flag(name):
+  result = run_command(name, "--help")
   assert result.returncode == 0, result.stderr
   assert "usage:" in result.stdout and "--" in result.stdout
 
 
 def test_make_dev_dataset_from_a_local_tree(tmp_path, source_tree):
-  result = run_script("make_dev_dataset.py", f"--source_dir={source_tree}",
+  result = run_command("make-dev-dataset", f"--source_dir={source_tree}",
                       env={"CODE_T5_DATA_DIR": str(tmp_path / "data")})
   assert result.returncode == 0, result.stderr
   assert '"repositories": 2' in result.stdout and '"not_source": 1' in result.stdout
@@ -47,30 +53,30 @@ def test_make_dev_dataset_from_a_local_tree(tmp_path, source_tree):
 
 def test_make_dev_dataset_cuts_an_flcc_root_by_glob(tmp_path, code_tree):
   out = tmp_path / "cut"
-  result = run_script("make_dev_dataset.py", f"--flcc_root={code_tree}", "--pattern=owner1/*",
+  result = run_command("make-dev-dataset", f"--flcc_root={code_tree}", "--pattern=owner1/*",
                       f"--out_root={out}", "--no_prepare")
   assert result.returncode == 0, result.stderr
   assert sorted(os.listdir(out / "v3" / "languages" / "Python" / ".py")) == ["owner1"]
   assert len(os.listdir(out / "v3" / "languages" / "Python" / ".py" / "owner1")) == 4
   # Nested metadata (repositories/repositories/) is copied to the plain layout.
   assert os.path.exists(out / "v3" / "repositories" / "owner1" / "repo1" / "master" / "paths.json")
-  result = run_script("make_dev_dataset.py", f"--flcc_root={code_tree}", "--pattern=nobody*",
+  result = run_command("make-dev-dataset", f"--flcc_root={code_tree}", "--pattern=nobody*",
                       f"--out_root={out}", "--no_prepare")
   assert result.returncode == 2 and "no repository matches 'nobody*'" in result.stderr
 
 
 def test_prepare_flcc_reports_bad_input_without_a_traceback(tmp_path):
-  result = run_script("prepare_flcc.py", f"--flcc_root={tmp_path / 'missing'}",
+  result = run_command("prepare-flcc", f"--flcc_root={tmp_path / 'missing'}",
                       f"--out_dir={tmp_path / 'out'}")
   assert result.returncode == 2
   assert f"{tmp_path / 'missing'}: no FLCC tree found" in result.stderr
   assert "Traceback" not in result.stderr
-  result = run_script("prepare_flcc.py", f"--flcc_root={tmp_path}", "--splits=train=2")
+  result = run_command("prepare-flcc", f"--flcc_root={tmp_path}", "--splits=train=2")
   assert result.returncode == 2 and "--splits" in result.stderr
 
 
 def test_prepare_flcc_summary(tmp_path, code_tree):
-  result = run_script("prepare_flcc.py", f"--flcc_root={code_tree}", f"--out_dir={tmp_path}")
+  result = run_command("prepare-flcc", f"--flcc_root={code_tree}", f"--out_dir={tmp_path}")
   assert result.returncode == 0, result.stderr
   assert "kept 51 files; skipped: none" in result.stdout
   assert "python" in result.stdout and "java" in result.stdout
@@ -78,18 +84,18 @@ def test_prepare_flcc_summary(tmp_path, code_tree):
 
 def test_train_vocab_on_prepared_shards(tmp_path, data_dir):
   model = tmp_path / "v.model"
-  result = run_script("train_vocab.py", f"--prepared_dir={data_dir}/flcc", f"--model_path={model}",
+  result = run_command("train-vocab", f"--prepared_dir={data_dir}/flcc", f"--model_path={model}",
                       "--vocab_size=512")
   assert result.returncode == 2 and "Vocabulary size too high" in result.stderr  # tiny corpus
   # This package's own sources as the corpus: real code, enough for 412 pieces.
   env = {"CODE_T5_DATA_DIR": str(tmp_path / "d")}
-  result = run_script("make_dev_dataset.py", f"--source_dir={REPO_ROOT}", "--splits=train=1,"
+  result = run_command("make-dev-dataset", f"--source_dir={REPO_ROOT}", "--splits=train=1,"
                       "validation=0,test=0", env=env)
   assert result.returncode == 0, result.stderr
-  result = run_script("train_vocab.py", "--vocab_size=512", env=env)
+  result = run_command("train-vocab", "--vocab_size=512", env=env)
   assert result.returncode == 0, result.stderr
   assert "Trained" in result.stdout and (tmp_path / "d" / "vocab" / "code_spm.model").exists()
-  result = run_script("train_vocab.py", f"--prepared_dir={tmp_path}", "--vocab_size=512")
+  result = run_command("train-vocab", f"--prepared_dir={tmp_path}", "--vocab_size=512")
   assert result.returncode == 2 and "no train shards" in result.stderr
 
 
@@ -105,9 +111,9 @@ def test_quickstart_main_job(tmp_path):
   (where T5X is installed), completes held-out lines beside the n-gram, answers a search
   question; not one line of start-up noise."""
   import subprocess
-  import sys
-  from code_t5.train import trainer_runs
-  result = subprocess.run([sys.executable, "-m", "code_t5.quickstart", "--examples=1",
+    from code_t5.train import trainer_runs
+  from conftest import command  # pylint: disable=g-import-not-at-top
+  result = subprocess.run([*command("quickstart"), "--examples=1",
                            "--train_steps=30"],
                           capture_output=True, text=True, cwd=str(tmp_path),
                           # As after `import jax` in the caller (CI's pytest): jax sets
@@ -147,20 +153,20 @@ def test_score_full_line_reads_t5x_predictions_and_names_bad_lines(tmp_path):
   path = tmp_path / "task-predict.jsonl-00000-of-00001"
   path.write_text("".join(json.dumps(r) + "\n" for r in good))
   (tmp_path / "task-predict.jsonl-00000-of-00001.COMPLETED").write_text("")
-  result = run_script("score_full_line.py", f"--predictions={tmp_path}/task-predict*")
+  result = run_command("score-full-line", f"--predictions={tmp_path}/task-predict*")
   assert result.returncode == 0, result.stderr
   scores = json.loads(result.stdout)
   assert scores["examples"] == 2 and scores["exact_match"] == 50.0
   assert 75 < scores["edit_similarity"] < 100
 
   path.write_text(json.dumps(good[0]) + "\n{broken\n")
-  result = run_script("score_full_line.py", f"--predictions={path}")
+  result = run_command("score-full-line", f"--predictions={path}")
   assert result.returncode == 2 and f"{path}:2: not a t5x.infer prediction" in result.stderr
 
   targets, predictions = tmp_path / "t.txt", tmp_path / "p.txt"
   targets.write_text("a\nb\n")
   predictions.write_text("a\n")
-  result = run_script("score_full_line.py", f"--predictions={predictions}", f"--targets={targets}")
+  result = run_command("score-full-line", f"--predictions={predictions}", f"--targets={targets}")
   assert result.returncode == 2 and "must pair line by line" in result.stderr
 
 
@@ -170,7 +176,7 @@ def test_hub_download_without_network_fails_at_once_naming_from_disk(tmp_path, s
   # A hub that refuses connections (a closed local port) stands for no network.
   env = {"CODE_T5_DATA_DIR": str(tmp_path), "HF_ENDPOINT": "http://127.0.0.1:9",
          "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0"}
-  result = run_script(script, env=env)
+  result = run_command(script, env=env)
   assert result.returncode == 2, result.stderr[-2000:]
   last = result.stderr.strip().splitlines()[-1]
   assert last.startswith("error: cannot reach the Hugging Face hub for ") and "--from_disk" in last

@@ -9,13 +9,13 @@ import textwrap
 import numpy as np
 import pytest
 
-import code_t5
 from code_t5 import source_functions
 from code_t5.search import cli as search_cli
 from code_t5.search import extraction
 from code_t5.search import index as index_lib
 from code_t5.search import retrieval
 from code_t5.corpora import filters
+from conftest import command
 
 MODULE = textwrap.dedent('''\
     import functools
@@ -114,9 +114,8 @@ def write_tree(root, files: dict) -> str:
 
 
 def cli(*args: str, cwd) -> subprocess.CompletedProcess:
-  """`python -m code_t5.search ...` in a new process, as a user runs it."""
-  env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(code_t5.__file__))}
-  return subprocess.run([sys.executable, "-m", "code_t5.search", *args], cwd=cwd, env=env,
+  """`code-t5-search ...` in a new process, as a user runs it."""
+  return subprocess.run([*command("search"), *args], cwd=cwd,
                         capture_output=True, text=True, timeout=300)
 
 
@@ -191,10 +190,9 @@ def test_cli_index_then_query_in_new_processes(tmp_path, model):
 
     # No question: one per line of stdin, the index loaded once.
     piped = subprocess.run(
-        [sys.executable, "-m", "code_t5.search", "query", "--json", "-k", "1",
+        [*command("search"), "query", "--json", "-k", "1",
          f"--index_dir={os.path.join(root, index_lib.INDEX_DIR_NAME)}"], cwd=tmp_path,
-        input="send an http request\n\nsplit a header line\n", capture_output=True, text=True,
-        env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(code_t5.__file__))})
+        input="send an http request\n\nsplit a header line\n", capture_output=True, text=True)
     assert piped.returncode == 0, piped.stderr[-2000:]
     answers = json.loads("[" + piped.stdout.replace("}\n{", "},\n{") + "]")
     assert [a["results"][0]["qualname"] for a in answers] == ["send_request", "parse_header"]
@@ -296,10 +294,9 @@ def test_eval_script_scores_bm25_and_an_encoder_on_the_same_candidates(tmp_path)
   import csn_fixtures  # pylint: disable=g-import-not-at-top
   env = {**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "data")}
   corpus = csn_fixtures.write_corpus(str(tmp_path / "corpus"))
-  root = os.path.join(os.path.dirname(__file__), "..")
-  assert subprocess.run([sys.executable, f"{root}/scripts/export_codesearchnet.py",
+  assert subprocess.run([*command("export-codesearchnet"),
                          f"--from_disk={corpus}"], env=env, capture_output=True).returncode == 0
-  result = subprocess.run([sys.executable, f"{root}/scripts/eval_code_search.py",
+  result = subprocess.run([*command("eval-code-search"),
                            "--split=train", "--model=dense:hash"], env=env, capture_output=True,
                           text=True)
   assert result.returncode == 0, result.stderr[-2000:]
@@ -436,7 +433,7 @@ def _damaged(index_dir: str, capsys) -> str:
   assert search_cli.main(["query", "distance", f"--index_dir={index_dir}"]) == 2
   err = capsys.readouterr().err
   assert err.count("\n") == 1 and "Traceback" not in err, err
-  assert f"python -m code_t5.search index " in err and f"--index_dir={index_dir}" in err
+  assert f"code-t5-search index " in err and f"--index_dir={index_dir}" in err
   return err
 
 
@@ -499,7 +496,7 @@ def test_changed_tree_warns_with_the_reindex_command(tmp_path, capsys):
   assert json.loads(captured.out)["results"][0]["stale"] is True
   assert captured.err.count("\n") == 1
   assert f"{root}/pkg/text.py changed since it was indexed" in captured.err
-  assert f"python -m code_t5.search index {root} --index_dir={index_dir}" in captured.err
+  assert f"code-t5-search index {root} --index_dir={index_dir}" in captured.err
 
 
 # One small file per language: multi-line doc comments, methods with their class or receiver,
@@ -653,7 +650,7 @@ def test_hybrid_fuses_the_bm25_and_dense_rankings_of_every_function(tmp_path):
   wrong = cli("query", query, "--model=bm25", f"--index_dir={index_dir}", cwd=tmp_path)
   assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1, wrong.stderr
   assert "was built with --model=hybrid:dense:hash" in wrong.stderr
-  assert (f"python -m code_t5.search index {root} --index_dir={index_dir} --model=bm25"
+  assert (f"code-t5-search index {root} --index_dir={index_dir} --model=bm25"
           in wrong.stderr)
 
 

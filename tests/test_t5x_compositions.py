@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from code_t5.train import trainer_runs
-from conftest import REPO_ROOT, run_script
+from conftest import REPO_ROOT, run_command
 
 pytestmark = pytest.mark.skipif(
     trainer_runs.installed_trainer() != "t5x",
@@ -100,7 +100,7 @@ def data(tmp_path_factory, data_dir):
              ("export_codesearchnet.py",
               f"--from_disk={csn_fixtures.write_corpus(str(root / 'csn'))}")]
   for script, flag in exports:
-    result = run_script(script, flag, env=env)
+    result = run_command(script, flag, env=env)
     assert result.returncode == 0, (script, result.stderr[-2000:])
   return data
 

@@ -15,7 +15,7 @@ import pytest
 
 from code_t5.train import trainer_runs
 from code_t5.train import checkpoint_files
-from conftest import REPO_ROOT, run_script
+from conftest import REPO_ROOT, run_command
 
 pytestmark = pytest.mark.skipif(
     trainer_runs.installed_trainer() != "t5x",
@@ -68,7 +68,7 @@ def data(tmp_path_factory, data_dir):
   """The shared fixture data dir plus an exported CodeSearchNet (for the dual encoder)."""
   import csn_fixtures  # pylint: disable=g-import-not-at-top
   corpus = csn_fixtures.write_corpus(str(tmp_path_factory.mktemp("csn")))
-  result = run_script("export_codesearchnet.py", f"--from_disk={corpus}",
+  result = run_command("export-codesearchnet", f"--from_disk={corpus}",
                       env={"CODE_T5_DATA_DIR": data_dir})
   assert result.returncode == 0, result.stderr[-3000:]
   return data_dir
@@ -183,13 +183,13 @@ def test_conala_mined_rewriting_on_8_devices_matches_one_device(one_device, tmp_
   model_dir, _ = one_device("t5_1_1_tiny")
   data_dir = str(tmp_path / "data")
   corpus = conala_fixtures.write_corpus(str(tmp_path / "corpus"), num_mined=20)
-  result = run_script("export_conala.py", f"--from_disk={corpus}",
+  result = run_command("export-conala", f"--from_disk={corpus}",
                       env={"CODE_T5_DATA_DIR": data_dir})
   assert result.returncode == 0, result.stderr[-2000:]
   rewritten = {}
   for devices in (1, 8):
     out = tmp_path / f"rewritten_{devices}.jsonl"
-    result = run_script("rewrite_conala_mined.py", f"--out={out}", "--decoding=greedy",
+    result = run_command("rewrite-conala-mined", f"--out={out}", "--decoding=greedy",
                         f"--checkpoint={model_dir}/checkpoint_{STEPS}", "--batch_size=8",
                         f"--model_gin={GIN}/models/t5_1_1_tiny.gin", "--inputs_length=128",
                         "--targets_length=16", "--gin_bindings=import t5x_sharding_probe",

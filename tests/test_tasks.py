@@ -82,14 +82,14 @@ def test_a_mixture_build_computes_each_rate_once(use_data_dir, monkeypatch):
 def test_missing_data_says_what_to_run(tmp_path, monkeypatch):
   monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path))
   task = seqio.get_mixture_or_task("flcc_kotlin_span_corruption")
-  with pytest.raises(FileNotFoundError, match="prepare_flcc.py"):
+  with pytest.raises(FileNotFoundError, match="code-t5-prepare-flcc"):
     task.get_dataset({"inputs": 64, "targets": 16}, split="train")
 
 
 def test_a_mixture_without_any_prepared_member_names_the_command(tmp_path, monkeypatch):
   monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path))
   mixture = seqio.get_mixture_or_task("flcc_all_span_corruption")
-  with pytest.raises(FileNotFoundError, match="none of its 103 tasks has data.*prepare_flcc.py"):
+  with pytest.raises(FileNotFoundError, match="none of its 103 tasks has data.*code-t5-prepare-flcc"):
     mixture.get_dataset({"inputs": 64, "targets": 16}, split="train")
 
 

@@ -5,13 +5,12 @@ import math
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
 from code_t5.train import trainer_runs
 from code_t5.train import checkpoint_files
-from conftest import autocomplete_server, run_script
+from conftest import autocomplete_server, command, run_command
 
 pytestmark = pytest.mark.skipif(
     trainer_runs.installed_trainer() != "mtf",
@@ -21,7 +20,7 @@ DEV = "code_t5/gin_configs/mtf/dev.gin"
 
 
 def _mtf(model_dir, env, *flags):
-  result = subprocess.run([sys.executable, "-m", "code_t5.train.mesh_tf", f"--model_dir={model_dir}",
+  result = subprocess.run([*command("mtf"), f"--model_dir={model_dir}",
                            f"--gin_file={DEV}", *flags], capture_output=True, text=True, env=env)
   assert result.returncode == 0, result.stderr[-4000:]
   return result
@@ -29,7 +28,7 @@ def _mtf(model_dir, env, *flags):
 
 def test_tiny_shared_prefix_lm_trains_evaluates_and_infers(tmp_path):
   env = {**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "data")}
-  result = run_script("make_dev_dataset.py", env=env)  # the standard library
+  result = run_command("make-dev-dataset", env=env)  # the standard library
   assert result.returncode == 0, result.stderr[-3000:]
   model_dir = str(tmp_path / "model")
 
@@ -87,10 +86,10 @@ def test_every_mtf_config_parses_with_mesh_tensorflow():
 def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
   """Launcher -> export_infer -> /autocomplete server -> replay, all on the Mesh TF stack."""
   env = {**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "data")}
-  assert run_script("make_dev_dataset.py", env=env).returncode == 0
+  assert run_command("make-dev-dataset", env=env).returncode == 0
   model_dir, export = str(tmp_path / "model"), str(tmp_path / "export")
   # The recipe's launcher, configured the way the Docker image is: environment variables.
-  result = run_script("train_lm.py", f"--model_dir={model_dir}", "--train_steps=20",
+  result = run_command("train-lm", f"--model_dir={model_dir}", "--train_steps=20",
                       env={**env, "RESTORE_FROM": "no", "LEARNING_RATE": "0.01",
                            "SAVE_EVERY": "10", "VAL_EVERY": "10", "VAL_BATCH": "2",
                            "VAL_DATASET": "flcc_dev_python_prefix_lm:validation"})
@@ -120,7 +119,7 @@ def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
     held_out.mkdir()
     text = "import os\nimport sys\n\ndef main():\n    return 0\n"
     (held_out / "a.py").write_text(text)
-    result = run_script("eval_autocomplete.py", url, str(held_out), "--files=1", env=env)
+    result = run_command("eval-autocomplete", url, str(held_out), "--files=1", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     expected = replay.replay(lambda prefix: completer.complete(prefix, **defaults),

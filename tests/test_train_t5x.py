@@ -8,7 +8,7 @@ import pytest
 
 from code_t5.train import trainer_runs
 from code_t5.train import checkpoint_files
-from conftest import run_script
+from conftest import run_command
 
 pytestmark = pytest.mark.skipif(
     trainer_runs.installed_trainer() != "t5x",
@@ -21,7 +21,7 @@ GIN = "code_t5/gin_configs/t5x"
 def env(tmp_path_factory):
   data = tmp_path_factory.mktemp("data")
   env = {**os.environ, "CODE_T5_DATA_DIR": str(data)}
-  result = run_script("make_dev_dataset.py", env=env)
+  result = run_command("make-dev-dataset", env=env)
   assert result.returncode == 0, result.stderr[-3000:]
   return env
 
@@ -66,7 +66,7 @@ def test_full_line_eval_and_infer_score_with_our_metrics(env, tmp_path):
 
   _t5x("infer", env, model, f"--gin_file={GIN}/runs/infer.gin", mesh, task, checkpoint,
        f"--gin.INFER_OUTPUT_DIR='{tmp_path / 'infer'}'")
-  result = run_script("score_full_line.py",
+  result = run_command("score-full-line",
                       f"--predictions={tmp_path / 'infer'}/flcc_dev_python_full_line-predict*")
   assert result.returncode == 0, result.stderr[-2000:]
   scores = json.loads(result.stdout)
@@ -104,14 +104,14 @@ def test_conala_rewrite_model_trains_then_rewrites_mined_pairs(tmp_path):
   import conala_fixtures  # pylint: disable=g-import-not-at-top
   env = {**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "data")}
   corpus = conala_fixtures.write_corpus(str(tmp_path / "corpus"), num_mined=20)
-  assert run_script("export_conala.py", f"--from_disk={corpus}", env=env).returncode == 0
+  assert run_command("export-conala", f"--from_disk={corpus}", env=env).returncode == 0
   model_dir = tmp_path / "model"
   _t5x("train", env, f"--gin_file={GIN}/conala_rewrite_dev.gin", f"--gin.MODEL_DIR='{model_dir}'",
        "--gin.TRAIN_STEPS=10", "--gin.train.eval_period=10")
   out = tmp_path / "rewritten.jsonl"
   rewritten = {}
   for decoding in ("greedy", "beam", "temperature", "greedy"):
-    result = run_script("rewrite_conala_mined.py", f"--out={out}", f"--decoding={decoding}",
+    result = run_command("rewrite-conala-mined", f"--out={out}", f"--decoding={decoding}",
                         f"--checkpoint={model_dir}/checkpoint_10", "--batch_size=8",
                         f"--model_gin={GIN}/models/t5_1_1_tiny.gin", "--inputs_length=256",
                         "--targets_length=16", env=env)
@@ -131,7 +131,7 @@ def test_lm_launcher_trains_resumes_exports_and_completes(env, tmp_path):
   settings = {**env, "RESTORE_FROM": "latest", "LEARNING_RATE": "0.01", "SAVE_EVERY": "10",
               "VAL_EVERY": "10", "VAL_BATCH": "2"}
   for steps in (10, 20):  # the second run resumes from checkpoint_10
-    result = run_script("train_lm.py", f"--model_dir={model_dir}", f"--train_steps={steps}",
+    result = run_command("train-lm", f"--model_dir={model_dir}", f"--train_steps={steps}",
                         env=settings)
     assert result.returncode == 0, result.stderr[-3000:]
   assert "step       20  val_loss" in result.stdout

@@ -10,7 +10,7 @@ from code_t5 import mixtures  # noqa: F401  (registers tasks and mixtures)
 from code_t5.corpora import summaries
 from code_t5.data import inspect_task as show
 from code_t5.corpora import wikitext
-from conftest import run_script
+from conftest import run_command
 
 datasets = pytest.importorskip("datasets", reason="Hugging Face datasets (default stack only)")
 
@@ -74,7 +74,7 @@ def parquet_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def exported_once(parquet_dir, tmp_path_factory):
   data_dir = tmp_path_factory.mktemp("data")
-  result = run_script("export_wikitext.py", f"--from_disk={parquet_dir}",
+  result = run_command("export-wikitext", f"--from_disk={parquet_dir}",
                       env={"CODE_T5_DATA_DIR": str(data_dir)})
   assert result.returncode == 0, result.stderr[-3000:]
   return data_dir / "wikitext", result.stdout
@@ -169,9 +169,9 @@ def test_export_is_atomic_when_interrupted(parquet_dir, tmp_path, monkeypatch):
 
 
 def test_export_errors_name_the_folder(tmp_path):
-  result = run_script("export_wikitext.py", f"--from_disk={tmp_path}", f"--out_dir={tmp_path}/o")
+  result = run_command("export-wikitext", f"--from_disk={tmp_path}", f"--out_dir={tmp_path}/o")
   assert result.returncode == 2 and f"--from_disk={tmp_path}: no dataset found" in result.stderr
-  result = run_script("export_wikitext.py", "--config=wikitext-9", f"--out_dir={tmp_path}/o")
+  result = run_command("export-wikitext", "--config=wikitext-9", f"--out_dir={tmp_path}/o")
   assert result.returncode == 2 and "--config=wikitext-9" in result.stderr
 
 

@@ -95,7 +95,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_server(model: str, seconds: float = 600, env: Optional[dict] = None,
                    cwd: Optional[str] = None) -> Iterator[tuple[str, subprocess.Popen]]:
-  """`python -m code_t5.autocomplete.server --model=<model>` on a free loopback port, until
+  """`code-t5-serve --model=<model>` on a free loopback port, until
   /health answers; yields (its URL, the process) and stops it afterwards. Its output goes to a
   file: an unread pipe fills with its per-request log lines and blocks the server."""
   import httpx  # pylint: disable=g-import-not-at-top

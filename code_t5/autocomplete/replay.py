@@ -1,6 +1,6 @@
 """The replay evaluation's protocol: the queries a recorded file gives (the strict protocol and
 the seed's lenient one), how a suggestion is scored, and `replay`, which runs a completer over
-files and returns the report scripts/eval_autocomplete.py prints.
+files and returns the report code-t5-eval-autocomplete prints.
 
 `replay_queries`, `rests_of_lines` and `is_hit` are the seed's lenient protocol, kept for its
 accuracy; `strict_queries` and `replay` give the headline numbers.

@@ -1,4 +1,4 @@
-"""`python -m code_t5.autocomplete.server --model=...`: the /autocomplete server for editors.
+"""`code-t5-serve --model=...`: the /autocomplete server for editors.
 
   POST /autocomplete  {"text": "...", "k": 5, "max_length": 64, "temperature": 0.0}
                       -> {"result": ["suggestion", ...]}
@@ -313,7 +313,7 @@ def _load_t5x(spec: str, location: str) -> completers.Completer:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m code_t5.autocomplete.server",
+  parser = argparse.ArgumentParser(prog="code-t5-serve",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--model", required=True, help="ngram:<folder of source files> (a "
                       "baseline), savedmodel:<export folder> (t5x.export or Mesh TF "

@@ -86,7 +86,7 @@ class T5XCompleter:
     if len(newline) != 1:
       raise ValueError(f"{checkpoint}: the vocabulary encodes a line break as {len(newline)} "
                        "ids; completion stops at one id (retrain the vocabulary with '\\n' as "
-                       "a user-defined symbol, as scripts/train_vocab.py does).")
+                       "a user-defined symbol, as code-t5-train-vocab does).")
     self.newline_id = newline[0]
     self.checkpoint = checkpoint
     self.max_decode_tokens = max_decode_tokens

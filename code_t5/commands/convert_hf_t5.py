@@ -1,7 +1,7 @@
 """Converts a Hugging Face T5-family checkpoint (CodeT5, CodeT5+ 220M/770M, Flan-T5, T5 1.1;
 safetensors or PyTorch .bin) into a T5X checkpoint with its tokenizer and gin model file.
 
-  python scripts/convert_hf_t5.py --model_dir=/models/hf/codet5-base --output_dir=/models/codet5-base
+  code-t5-convert-hf-t5 --model_dir=/models/hf/codet5-base --output_dir=/models/codet5-base
 
 --model_dir is a local folder (a `save_pretrained` output or a Hub snapshot, e.g. from
 `huggingface-cli download Salesforce/codet5-base --local-dir ...`); nothing is downloaded here.

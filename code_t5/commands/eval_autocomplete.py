@@ -1,6 +1,6 @@
 """Replays source files word by word against an /autocomplete server and scores it.
 
-  python scripts/eval_autocomplete.py http://127.0.0.1:8000 DATA_DIR [--files=20] [--seed=0]
+  code-t5-eval-autocomplete http://127.0.0.1:8000 DATA_DIR [--files=20] [--seed=0]
 
 DATA_DIR is a folder of source files (e.g. a held-out part of the dev dataset); N files are
 picked with a fixed seed. Headline numbers (strict): a query before each word (a maximal run of

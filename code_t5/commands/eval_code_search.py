@@ -2,7 +2,7 @@
 CodeSearchNet split, on the same candidates (CodeSearchNet protocol: each docstring against its
 code and 999 distractors).
 
-  python scripts/eval_code_search.py --language=python --split=test \
+  code-t5-eval-code-search --language=python --split=test \
     [--model=dense:t5x:/models/search_small] [--model=dense:hash]
 
 BM25 is always reported, as the baseline every other number sits beside; each dense model is

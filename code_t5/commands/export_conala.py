@@ -1,7 +1,7 @@
 """Exports CoNaLa (curated and mined) to JSON lines for the conala_* tasks.
 
-  python scripts/export_conala.py --from_disk=~/conala-corpus    # the v1.1 zip, extracted
-  python scripts/export_conala.py                                # Hugging Face neulab/conala
+  code-t5-export-conala --from_disk=~/conala-corpus    # the v1.1 zip, extracted
+  code-t5-export-conala                                # Hugging Face neulab/conala
 
 Writes curated_{train,test}.jsonl, mined.jsonl, mined_codegen.jsonl and conala_summary.json to
 $CODE_T5_DATA_DIR/conala. Rows without a rewritten intent are counted; the rewrite task leaves

@@ -1,9 +1,9 @@
 """Exports wikitext to JSON lines for the `wikitext_span_corruption` task.
 
-  python scripts/export_wikitext.py                       # hub download (network)
-  python scripts/export_wikitext.py --from_disk=/data/wikitext --config=wikitext-2-raw-v1
-  python scripts/export_wikitext.py --from_disk=/data/wikitext/wikitext-103-raw-v1
-  python scripts/export_wikitext.py --config=wikitext-2-raw-v1 --test_into_train
+  code-t5-export-wikitext                       # hub download (network)
+  code-t5-export-wikitext --from_disk=/data/wikitext --config=wikitext-2-raw-v1
+  code-t5-export-wikitext --from_disk=/data/wikitext/wikitext-103-raw-v1
+  code-t5-export-wikitext --config=wikitext-2-raw-v1 --test_into_train
 
 --from_disk is a hub copy's root (one folder per config; only --config is read), or one config's
 folder: the hub's files (train-00000-of-00002.parquet, ...), the hub's parquet conversion

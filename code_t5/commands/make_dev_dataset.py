@@ -1,11 +1,11 @@
 """Builds the small dev dataset (FLCC layout) and prepares it, with nothing to download.
 
   # From the running Python's standard library (the default):
-  python scripts/make_dev_dataset.py
+  code-t5-make-dev-dataset
   # From any local source tree:
-  python scripts/make_dev_dataset.py --source_dir=~/src/myproject
+  code-t5-make-dev-dataset --source_dir=~/src/myproject
   # A cut of a real FLCC root (repositories whose owner/repo matches the glob):
-  python scripts/make_dev_dataset.py --flcc_root=/data/flcc --pattern='A*'
+  code-t5-make-dev-dataset --flcc_root=/data/flcc --pattern='A*'
 """
 import json
 import os

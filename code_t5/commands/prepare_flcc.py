@@ -1,6 +1,6 @@
 """Prepares an FLCC root into the TFRecord shards that the flcc_* tasks read.
 
-  python scripts/prepare_flcc.py --flcc_root=/data/dataset-normalized-5000-with-imports
+  code-t5-prepare-flcc --flcc_root=/data/dataset-normalized-5000-with-imports
 
 Splits by repository, removes exact duplicates, writes <out_dir>/<language>/<split>.tfrecord-*
 and manifest.json. Safe to kill: run it again and it resumes, with byte-identical output.

@@ -1,6 +1,6 @@
 """Rewrites the intents of conala-mined with a fine-tuned model: the instruction dataset.
 
-  python scripts/rewrite_conala_mined.py --checkpoint=/models/conala/checkpoint_5000 \
+  code-t5-rewrite-conala-mined --checkpoint=/models/conala/checkpoint_5000 \
       --model_gin=code_t5/gin_configs/t5x/models/t5_1_1_small.gin --out=mined_rewritten.jsonl
 
 Writes {"id", "question_id", "intent", "snippet", "rewritten_intent"} per line. Kill it any

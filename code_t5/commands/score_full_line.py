@@ -3,9 +3,9 @@ evaluator's stripping, literal post-processing and per-example rounding), then o
 unrounded), all 0-100.
 
   # t5x.infer output (JSON lines with inputs.targets_pretokenized and prediction):
-  python scripts/score_full_line.py --predictions='/tmp/infer/flcc_python_full_line-predict.jsonl-*'
+  code-t5-score-full-line --predictions='/tmp/infer/flcc_python_full_line-predict.jsonl-*'
   # plain text, one completion per line (split on "\n" only; \x0c or U+2028 stay in a line):
-  python scripts/score_full_line.py --predictions=preds.txt --targets=targets.txt
+  code-t5-score-full-line --predictions=preds.txt --targets=targets.txt
 """
 import json
 import sys

@@ -1,6 +1,6 @@
 """Prints decoded examples and token counts of a registered task or mixture.
 
-  python scripts/show_task.py --task=flcc_dev_python_full_line --split=validation --examples=3
+  code-t5-show-task --task=flcc_dev_python_full_line --split=validation --examples=3
 """
 import json
 import sys

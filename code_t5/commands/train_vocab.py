@@ -1,7 +1,7 @@
 """Trains the code SentencePiece vocabulary on prepared training shards.
 
-  python scripts/train_vocab.py                      # dev dataset -> $CODE_T5_DATA_DIR/vocab
-  python scripts/train_vocab.py --prepared_dir=$CODE_T5_DATA_DIR/flcc --max_files=5000
+  code-t5-train-vocab                      # dev dataset -> $CODE_T5_DATA_DIR/vocab
+  code-t5-train-vocab --prepared_dir=$CODE_T5_DATA_DIR/flcc --max_files=5000
 
 The `_spm` tasks (e.g. flcc_python_span_corruption_spm) use the model at
 $CODE_T5_DATA_DIR/vocab/code_spm.model. Round-trips source exactly: tabs, trailing spaces,
@@ -38,8 +38,8 @@ def main(argv=None) -> int:
     prepared = os.path.expanduser(args.prepared_dir or paths.flcc_dir(dev=True))
     shards = sorted(glob.glob(os.path.join(prepared, "*", "train.tfrecord-*")))
     if not shards:
-      raise FileNotFoundError(f"{prepared}: no train shards; run scripts/make_dev_dataset.py "
-                              "or scripts/prepare_flcc.py first.")
+      raise FileNotFoundError(f"{prepared}: no train shards; run code-t5-make-dev-dataset "
+                              "or code-t5-prepare-flcc first.")
     spec = {"text": tf.io.FixedLenFeature([], tf.string)}
     files = (tf.io.parse_single_example(r, spec)["text"].numpy().decode("utf-8")
              for r in tf.data.TFRecordDataset(shards))

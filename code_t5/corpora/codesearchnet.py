@@ -52,7 +52,7 @@ SPLIT_NAMES = {"train": "train", "valid": "validation", "validation": "validatio
                "test": "test"}
 HUB_NAME = "code_search_net"
 SUMMARY = "codesearchnet_summary.json"
-HINT = ("Export it first: python scripts/export_codesearchnet.py --from_disk=<folder of "
+HINT = ("Export it first: code-t5-export-codesearchnet --from_disk=<folder of "
         "*.jsonl[.gz] in the Hugging Face code_search_net schema> (or without it, from the hub).")
 DEFAULT_TREE_SPLITS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 

@@ -32,7 +32,7 @@ DEV_SPLITS = (("train", 0.9), ("dev", 0.1))
 CURATED_FIELDS = ("question_id", "intent", "rewritten_intent", "snippet")
 MINED_FIELDS = ("id", "question_id", "parent_answer_post_id", "intent", "snippet", "prob")
 SUMMARY = "conala_summary.json"
-HINT = ("Export it first: python scripts/export_conala.py --from_disk=<folder with "
+HINT = ("Export it first: code-t5-export-conala --from_disk=<folder with "
         "conala-train.json, conala-test.json, conala-mined.jsonl> (or without it, from the hub).")
 ORIGINAL_FILES = {"curated_train": "conala-train.json", "curated_test": "conala-test.json",
                   "mined": "conala-mined.jsonl"}

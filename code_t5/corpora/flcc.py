@@ -119,7 +119,7 @@ def find_v3(root: str) -> str:
   raise FlccLayoutError(
       f"{root}: no FLCC tree found (expected {root}/v3/languages/<Language>/<.ext>/<owner>/"
       "<repo>/<init-hash>/). Pass the folder that holds `v3`, e.g. the extracted "
-      "dataset-normalized-5000-with-imports/, or build one with scripts/make_dev_dataset.py.")
+      "dataset-normalized-5000-with-imports/, or build one with code-t5-make-dev-dataset.")
 
 
 def _subdirs(path: str, stats: ScanStats) -> list[str]:

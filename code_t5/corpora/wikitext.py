@@ -15,7 +15,7 @@ from code_t5.corpora.splits import SPLITS
 
 CONFIGS = ("wikitext-103-raw-v1", "wikitext-2-raw-v1", "wikitext-103-v1", "wikitext-2-v1")
 SUMMARY = "wikitext_summary.json"
-HINT = ("Export it first: python scripts/export_wikitext.py (--from_disk=DIR for local files), "
+HINT = ("Export it first: code-t5-export-wikitext (--from_disk=DIR for local files), "
         "or set $CODE_T5_DATA_DIR.")
 
 

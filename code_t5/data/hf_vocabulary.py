@@ -47,7 +47,7 @@ def configured_tokenizer_dir() -> str:
   folder = env or bound
   if not folder:
     raise ValueError(f"the `_hf` tasks need a Hugging Face tokenizer folder: set {ENV_VAR} to "
-                     "the tokenizer/ folder scripts/convert_hf_t5.py wrote (or bind "
+                     "the tokenizer/ folder code-t5-convert-hf-t5 wrote (or bind "
                      "hf_vocabulary.hf_tokenizer_dir.path in gin, as its model.gin does).")
   return os.path.abspath(os.path.expanduser(folder))
 
@@ -201,7 +201,7 @@ def load_tokenizer(path: str):
       os.path.exists(os.path.join(path, f)) for f in TOKENIZER_FILES):
     raise FileNotFoundError(
         f"{path}: no Hugging Face tokenizer (none of {', '.join(TOKENIZER_FILES)}). Point the "
-        "vocabulary at the folder scripts/convert_hf_t5.py wrote (its `tokenizer/`) or at a "
+        "vocabulary at the folder code-t5-convert-hf-t5 wrote (its `tokenizer/`) or at a "
         "`save_pretrained` folder.")
   import transformers  # pylint: disable=g-import-not-at-top  (only where HF vocabularies are used)
   tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)

@@ -35,7 +35,7 @@ class _ShardPatterns(collections.abc.Mapping):
 
 
 class PreparedFlccSource(seqio.TFExampleDataSource):
-  """Shards written by scripts/prepare_flcc.py, with a clear error when there are none."""
+  """Shards written by code-t5-prepare-flcc, with a clear error when there are none."""
 
   def __init__(self, language_slug: str, dev: bool = False):
     super().__init__(
@@ -46,11 +46,11 @@ class PreparedFlccSource(seqio.TFExampleDataSource):
   def list_shards(self, split: str):
     files = super().list_shards(split)
     if not files:
-      script = ("make_dev_dataset.py" if self._dev else
-                "prepare_flcc.py --flcc_root=<FLCC root>")
+      script = ("code-t5-make-dev-dataset" if self._dev else
+                "code-t5-prepare-flcc --flcc_root=<FLCC root>")
       raise FileNotFoundError(
           f"No prepared {self._slug} data for split {split!r}: nothing matches "
-          f"{self._split_to_filepattern[split]}. Run `python scripts/{script}` first, or point "
+          f"{self._split_to_filepattern[split]}. Run `{script}` first, or point "
           f"${paths.ENV_VAR} at the folder that holds flcc{'_dev' if self._dev else ''}/.")
     return files
 

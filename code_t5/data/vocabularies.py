@@ -33,7 +33,7 @@ class CodeSentencePieceVocabulary(lazy_sentencepiece.LazySentencePieceVocabulary
 
   def missing(self, path: str) -> str:
     return (f"{path}: no code SentencePiece model. Train one with "
-            "`python scripts/train_vocab.py` (or set CODE_T5_DATA_DIR to where it lies), or use "
+            "`code-t5-train-vocab` (or set CODE_T5_DATA_DIR to where it lies), or use "
             "the byte-level tasks (names without `_spm`).")
 
 

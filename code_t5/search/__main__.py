@@ -1,4 +1,4 @@
-"""`python -m code_t5.search`: the code search command line (code_t5.search.cli)."""
+"""`code-t5-search`: the code search command line (code_t5.search.cli)."""
 import sys
 
 from code_t5.search import cli

@@ -1,7 +1,7 @@
-"""`python -m code_t5.search`: find the functions of a source tree that answer an English question.
+"""`code-t5-search`: find the functions of a source tree that answer an English question.
 
-  python -m code_t5.search index DIR [--index_dir=DIR/.code_t5_search] [--model=bm25]
-  python -m code_t5.search query "parse a date string" [--index_dir=...] [-k 10] [--json]
+  code-t5-search index DIR [--index_dir=DIR/.code_t5_search] [--model=bm25]
+  code-t5-search query "parse a date string" [--index_dir=...] [-k 10] [--json]
 
 Indexed: Python functions, async functions and methods (`.py` and `.pyi`, parsed with `ast`;
 @overload signatures folded into their implementation), and the functions and methods of Java,
@@ -65,7 +65,7 @@ def query(index_dir: Optional[str], text: Optional[str], k: int = 10,
   index once, so an interactive session pays the start-up only once."""
   if text is not None and not text.strip():
     raise ValueError("empty query; ask in English, e.g. "
-                     "`python -m code_t5.search query \"parse a date string\"`.")
+                     "`code-t5-search query \"parse a date string\"`.")
   if k < 1:
     raise ValueError(f"-k {k}: ask for at least 1 result.")
   start = time.perf_counter()
@@ -140,7 +140,7 @@ def print_summary(manifest: dict, index_dir: str) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m code_t5.search", description=__doc__,
+  parser = argparse.ArgumentParser(prog="code-t5-search", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   debug_help = "show the traceback of an error"
   parser.add_argument("--debug", action="store_true", help=debug_help)

@@ -18,7 +18,7 @@ def evaluate(language: str, split: str, models: Sequence[str] = (),
   except FileNotFoundError:
     raise FileNotFoundError(f"no exported {language}/{split} split under "
                             f"{paths.codesearchnet_dir()}; run "
-                            "scripts/export_codesearchnet.py first.") from None
+                            "code-t5-export-codesearchnet first.") from None
   for spec in models:  # every model checked before any scoring
     if not spec.startswith("dense:"):
       raise ValueError(f"--model={spec}: expected dense:t5x:<dir> or dense:hash.")

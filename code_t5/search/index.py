@@ -38,7 +38,7 @@ BM25_DIR = "bm25"
 FAISS_FILE = "dense.faiss"
 DATA_PREFIX = "data-"
 EMBED_BATCH = 256
-BUILD_HINT = "python -m code_t5.search index <DIR>"
+BUILD_HINT = "code-t5-search index <DIR>"
 FIELD_TYPES = {"path": str, "qualname": str, "line": int, "end_line": int, "docstring": str,
                "source": str}
 FIELDS = frozenset(FIELD_TYPES)
@@ -277,7 +277,7 @@ def reindex_command(manifest: dict, index_dir: str, model: Optional[str] = None)
   root = manifest.get("root") if isinstance(manifest.get("root"), str) else "<DIR>"
   exclude = manifest.get("exclude") if isinstance(manifest.get("exclude"), list) else []
   model = model or (manifest.get("model") if isinstance(manifest.get("model"), str) else None)
-  return (f"python -m code_t5.search index {root} --index_dir={index_dir}"
+  return (f"code-t5-search index {root} --index_dir={index_dir}"
           f"{f' --model={model}' if model else ''}"
           f"{''.join(f' --exclude={e}' for e in exclude)}")
 

@@ -152,7 +152,7 @@ def rewrite_mined(mined_path: str, out_path: str, predictor: Predictor, batch_si
           key = row["id"]
         except (ValueError, KeyError) as e:
           raise ValueError(f"{mined_path}:{number}: not a mined CoNaLa pair ({e!r}); "
-                           "re-export with scripts/export_conala.py.") from None
+                           "re-export with code-t5-export-conala.") from None
         if key in seen:  # a repeated id in the input: written once
           duplicates += 1
           continue

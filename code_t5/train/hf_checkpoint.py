@@ -264,7 +264,7 @@ def write_t5x_checkpoint(params: dict, arch: Architecture, output_dir: str,
 def model_gin(arch: Architecture, tokenizer_dir: str, source: str) -> str:
   """The gin model file for a converted checkpoint: the architecture file plus its sizes."""
   lines = [
-      f"# T5X model for the Hugging Face checkpoint {source} (scripts/convert_hf_t5.py).",
+      f"# T5X model for the Hugging Face checkpoint {source} (code-t5-convert-hf-t5).",
       "from __gin__ import dynamic_registration", "",
       "from t5x.examples.t5 import network", "",
       f"include '{arch.gin_file}'", "",

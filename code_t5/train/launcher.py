@@ -144,7 +144,7 @@ def t5x_command(s: Settings) -> list[str]:
 
 
 def mtf_command(s: Settings, steps: int, evaluate: bool) -> list[str]:
-  """`python -m code_t5.train.mesh_tf` training to `steps`, or evaluating the checkpoint at `steps`."""
+  """`code-t5-mtf` training to `steps`, or evaluating the checkpoint at `steps`."""
   flags = [f"--model_dir={s.model_dir}", f"--gin_file={model_gin(s)}",
            f"--gin_file={GIN}/mtf/dataset.gin", f"--gin_file={GIN}/mtf/mesh/{s.mesh}.gin",
            f"--gin_param=utils.run.sequence_length={{'inputs': {s.sequence_length}, "

@@ -1,4 +1,4 @@
-"""`python -m code_t5.train.mesh_tf ...`: t5's Mesh TensorFlow trainer, runnable on TF 2.15.
+"""`code-t5-mtf ...`: t5's Mesh TensorFlow trainer, runnable on TF 2.15.
 
 Takes every flag of `python -m t5.models.mesh_transformer_main`. Before mesh_tensorflow is
 imported it restores `ops.register_tensor_conversion_function` (moved in TF 2.15; too late to do

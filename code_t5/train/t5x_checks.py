@@ -46,7 +46,7 @@ def mismatch(model, name: str, feature_lengths: Optional[Mapping[str, int]],
   task = inspect_task.registered(name)
   if run == "infer" and getattr(model, "output_vocabulary", None) is None:
     return (f"{model_name} cannot run infer on {name}: it embeds, it does not decode text. "
-            "Embed with python -m code_t5.search or scripts/eval_code_search.py.")
+            "Embed with code-t5-search or code-t5-eval-code-search.")
   if run == "infer" and (problem := _infer_mismatch(model_name, name, task, split)):
     return problem
   if run == "eval" and not any(t.metric_fns for t in seqio.get_subtasks(task)):
