@@ -1,0 +1,140 @@
+"""Runs a T5X entry point (t5x.train, t5x.eval, t5x.infer) as several JAX processes.
+
+  python -m code_t5.train.multiprocess --processes=2 --devices_per_process=2 -- \
+      t5x.train --gin_file=... --gin.MODEL_DIR="'...'"
+
+On one machine it starts the processes itself, on CPU with gloo collectives and a coordinator
+on a free loopback port: what a multi-host run does (each process reads its share of the data,
+the global batch spans the processes, checkpoints are written by all of them), on a laptop.
+On a cluster every host runs the same command with --process_index=I and --coordinator=HOST:PORT
+(one process per host, --processes of them in all); on Cloud TPU and SLURM `t5x.train` alone
+does it, as JAX finds its peers itself.
+
+Process 0's output is this command's; every process also writes `<log_dir>/process_<i>.log`.
+If one process fails the others are stopped and the failing one's log is named.
+"""
+import argparse
+import os
+import runpy
+import socket
+import subprocess
+import sys
+import time
+from typing import Optional, Sequence
+
+ENTRY_POINTS = ("t5x.train", "t5x.eval", "t5x.infer")
+_CHILD = "CODE_T5_MULTIPROCESS"  # set in the children: "<index>,<count>,<coordinator>,<devices>"
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def initialize(process_index: int, process_count: int, coordinator: Optional[str],
+               devices_per_process: int = 0) -> None:
+  """jax.distributed for this process: gloo collectives where the backend is the CPU (the
+  default would refuse cross-process computations), `devices_per_process` CPU devices."""
+  import jax  # pylint: disable=g-import-not-at-top  (after the caller's environment is set)
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  if devices_per_process:
+    jax.config.update("jax_num_cpu_devices", devices_per_process)
+  if coordinator is None:  # Cloud TPU, SLURM, ...: JAX finds the cluster itself
+    jax.distributed.initialize()
+  else:
+    jax.distributed.initialize(coordinator, process_count, process_index)
+
+
+def _child(entry_point: str, argv: Sequence[str]) -> None:
+  index, count, coordinator, devices = os.environ[_CHILD].split(",")
+  initialize(int(index), int(count), coordinator or None, int(devices))
+  sys.argv = [entry_point, *argv]
+  runpy.run_module(entry_point, run_name="__main__", alter_sys=True)
+
+
+def launch(entry_point: str, argv: Sequence[str], processes: int, devices_per_process: int,
+           log_dir: str, env: Optional[dict] = None, timeout: Optional[float] = None) -> int:
+  """Runs `entry_point argv` as `processes` local processes; the first non-zero exit status,
+  else 0. Process 0 writes to this process's stdout and stderr as well as to its log."""
+  if entry_point not in ENTRY_POINTS:
+    raise ValueError(f"entry point {entry_point!r}: expected one of {', '.join(ENTRY_POINTS)}")
+  os.makedirs(log_dir, exist_ok=True)
+  coordinator = f"127.0.0.1:{free_port()}"
+  children, logs = [], []
+  for i in range(processes):
+    child_env = {**(env or os.environ), "JAX_PLATFORMS": "cpu",
+                 _CHILD: f"{i},{processes},{coordinator},{devices_per_process}"}
+    logs.append(os.path.join(log_dir, f"process_{i}.log"))
+    log = open(logs[-1], "w", encoding="utf-8")  # pylint: disable=consider-using-with
+    children.append((subprocess.Popen(
+        [sys.executable, "-m", "code_t5.train.multiprocess", "--child", entry_point, "--", *argv],
+        stdout=log, stderr=subprocess.STDOUT, env=child_env), log))
+  deadline = None if timeout is None else time.monotonic() + timeout
+  status = 0
+  try:
+    while any(p.poll() is None for p, _ in children):
+      failed = [i for i, (p, _) in enumerate(children) if p.returncode not in (None, 0)]
+      if failed or (deadline and time.monotonic() > deadline):
+        i = failed[0] if failed else 0
+        status = children[i][0].returncode if failed else 124
+        print(f"error: process {i} of {processes} "
+              f"{'exited with status ' + str(status) if failed else 'timed out'}; its log: "
+              f"{logs[i]}", file=sys.stderr)
+        break
+      time.sleep(0.2)
+  finally:
+    for p, log in children:
+      if p.poll() is None:
+        p.kill()
+      p.wait()
+      log.close()
+  if status == 0:
+    status = next((p.returncode for p, _ in children if p.returncode), 0)
+    if status:
+      i = next(i for i, (p, _) in enumerate(children) if p.returncode)
+      print(f"error: process {i} of {processes} exited with status {status}; its log: "
+            f"{logs[i]}", file=sys.stderr)
+  with open(logs[0], encoding="utf-8", errors="replace") as f:
+    sys.stdout.write(f.read()[-20000:] if status else "")
+  return status
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  argv = list(sys.argv[1:] if argv is None else argv)
+  if argv[:1] == ["--child"]:
+    _child(argv[1], argv[3:])
+    return 0
+  rest = []
+  if "--" in argv:
+    argv, rest = argv[:argv.index("--")], argv[argv.index("--") + 1:]
+  parser = argparse.ArgumentParser(description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--processes", type=int, default=2,
+                      help="local processes to start (default: %(default)s)")
+  parser.add_argument("--devices_per_process", type=int, default=1,
+                      help="CPU devices each process emulates (default: %(default)s)")
+  parser.add_argument("--log_dir", default="multiprocess_logs",
+                      help="where process_<i>.log go (default: ./%(default)s)")
+  parser.add_argument("--process_index", type=int, default=None,
+                      help="on a cluster: this host's index; runs one process here, in this "
+                      "one, which joins the others at --coordinator (of --processes in all)")
+  parser.add_argument("--coordinator", default=None,
+                      help="on a cluster: HOST:PORT of process 0 (with --process_index)")
+  args = parser.parse_args(argv)
+  if not rest or rest[0] not in ENTRY_POINTS:
+    parser.error(f"after `--` give one of {', '.join(ENTRY_POINTS)} and its flags")
+  if args.processes < 1:
+    parser.error("--processes must be at least 1")
+  if (args.process_index is None) != (args.coordinator is None):
+    parser.error("--process_index and --coordinator go together")
+  if args.process_index is not None:
+    initialize(args.process_index, args.processes, args.coordinator, 0)
+    sys.argv = [rest[0], *rest[1:]]
+    runpy.run_module(rest[0], run_name="__main__", alter_sys=True)
+    return 0
+  return launch(rest[0], rest[1:], args.processes, args.devices_per_process, args.log_dir)
+
+
+if __name__ == "__main__":
+  sys.exit(main())
