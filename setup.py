@@ -62,6 +62,7 @@ setuptools.setup(
         "code-t5-mtf=code_t5.train.mesh_tf:main",
         "code-t5-serve=code_t5.autocomplete.server:main",
         "code-t5-search=code_t5.search.cli:main",
+        "code-t5-multiprocess=code_t5.train.multiprocess:main",
     ]},
     extras_require={
         "test": ["pytest>=7", "pytest-xdist", "hypothesis>=6"],

@@ -14,6 +14,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flcc_fixtures  # noqa: E402
 
 
+def pytest_configure(config):
+  # CI runs every test in its T5X lane and, in its Mesh TF lane, `-m "not stack_independent"`:
+  # the slow tests of logic that TensorFlow's version does not touch run once.
+  config.addinivalue_line(
+      "markers", "stack_independent: slow, and what it checks does not depend on the "
+      "TensorFlow stack; CI's Mesh TF lane leaves it to the T5X lane")
+
+
 @pytest.fixture(scope="session")
 def code_tree(tmp_path_factory):
   return flcc_fixtures.build_code_tree(str(tmp_path_factory.mktemp("flcc")))

@@ -166,7 +166,7 @@ def test_after_an_export_mixtures_cover_the_exported_languages(exported):
 
 def test_missing_export_names_the_script(tmp_path, monkeypatch):
   monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path))
-  with pytest.raises(FileNotFoundError, match="export_codesearchnet.py"):
+  with pytest.raises(FileNotFoundError, match="code-t5-export-codesearchnet"):
     _examples("csn_go_code_to_docstring", "train")
 
 

@@ -48,7 +48,7 @@ def test_the_task_decides_which_dataset_is_checked(tmp_path, args, env, needed):
   manifest.write_text("{}")
   result = run_entrypoint(tmp_path, *args, **env)
   assert result.returncode == 0, result.stderr
-  assert result.stdout == f"would run: code-t5-train-lm {' '.join(args)}".rstrip() + "\n"
+  assert result.stdout == f"would run: code-t5-train-lm {' '.join(args)}\n"
 
 
 def test_unwritable_checkpoints_are_one_line_error(tmp_path):

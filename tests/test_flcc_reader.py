@@ -41,7 +41,7 @@ def test_accepts_v3_or_its_parent_or_the_archive_folder(tmp_path):
 
 
 def test_not_an_flcc_root_names_the_folder_and_the_fix(tmp_path):
-  with pytest.raises(flcc.FlccLayoutError, match=f"{tmp_path}.*make_dev_dataset"):
+  with pytest.raises(flcc.FlccLayoutError, match=f"{tmp_path}.*code-t5-make-dev-dataset"):
     flcc.find_v3(str(tmp_path))
 
 

@@ -2,6 +2,7 @@
 folder, so `~/code_t5_data` is too), in the default environment with T5X; its `bash mtf`
 blocks in the Mesh TF environment. `bash install` (what CI did to get here) and `bash network`
 (downloads) blocks are not run."""
+import math
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import pytest
 
 from conftest import REPO_ROOT
+from code_t5.train import checkpoint_files
 from code_t5.train import trainer_runs
 
 BLOCK = re.compile(r"^```bash( [a-z]+)?\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -57,5 +59,22 @@ def test_intro_mesh_tf_blocks_run_as_written(tmp_path):
   result = run_in_order(setup + blocks("mtf"), tmp_path)
   assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-5000:])
   # Mesh TF writes <output_filename>-<checkpoint step>: one completion per prompt line.
-  written = tmp_path / "code_t5_data" / "runs" / "mtf" / "completions.txt-20"
-  assert written.read_text().count("\n") == 3
+  model_dir = tmp_path / "code_t5_data" / "runs" / "mtf"
+  assert (model_dir / "completions.txt-20").read_text().count("\n") == 3
+  assert (model_dir / "model.ckpt-0.index").exists() and (model_dir / "model.ckpt-20.index").exists()
+  nlp = checkpoint_files.read_scalars(str(model_dir), "neg_log_perplexity")
+  assert sorted(nlp) == [0, 20] and all(math.isfinite(v) for v in nlp.values())
+  assert nlp[20] > nlp[0] + 0.5, nlp  # uniform over 384 ids is -5.95
+  # Beyond INTRO, on the same model: the decoding eval of the unsupervised objective
+  # (targets_pretokenized rebuilt after it) reports our metric.
+  result = subprocess.run(
+      [os.path.join(os.path.dirname(sys.executable), "code-t5-mtf"), f"--model_dir={model_dir}",
+       "--gin_file=code_t5/gin_configs/mtf/dev.gin", "--gin_file=eval.gin",
+       "--gin_param=utils.run.dataset_split='validation'", "--gin_param=eval_checkpoint_step=20",
+       "--gin_param=utils.run.batch_size=('sequences_per_batch', 8)",
+       "--gin_param=Bitransformer.decode.max_decode_length=16"], cwd=REPO_ROOT,
+      capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path),
+                                            "CODE_T5_DATA_DIR": str(tmp_path / "code_t5_data")},
+      timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "flcc_dev_python_prefix_lm/edit_similarity at step 20" in result.stderr

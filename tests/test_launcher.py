@@ -4,11 +4,12 @@ import json
 import os
 import re
 import subprocess
-import sys
+
 
 import pytest
 
 from code_t5.train import launcher
+from conftest import command
 
 ENV = {"RESTORE_FROM": "latest", "LEARNING_RATE": "0.02", "SAVE_EVERY": "300",
        "VAL_EVERY": "200", "VAL_BATCH": "7", "VAL_DATASET": "flcc_dev_python_full_line:test"}
@@ -77,7 +78,7 @@ def test_mesh_tf_validates_between_training_segments_and_resumes(tmp_path, monke
 
 
 def _launch(tmp_path, env, *flags):
-  return subprocess.run([sys.executable, "code-t5-train-lm", f"--model_dir={tmp_path}",
+  return subprocess.run([*command("train-lm"), f"--model_dir={tmp_path}",
                          *flags], capture_output=True, text=True,
                         env={**os.environ, **env})
 

@@ -75,6 +75,7 @@ def test_output_is_byte_identical_across_runs_and_stale_shards_go(tmp_path, code
   assert len([p for p in a if "python/train" in p]) > 3  # several shards
 
 
+@pytest.mark.stack_independent
 def test_killed_run_resumes_to_identical_output_and_never_shows_partial_shards(tmp_path):
   root = str(tmp_path / "src")
   flcc_fixtures.build_code_tree(root, num_repos=30, files_per_repo=8)
@@ -132,6 +133,7 @@ def test_a_failed_rerun_leaves_no_manifest_over_changed_shards(tmp_path, code_tr
       os.path.relpath(p, out) for p in glob.glob(os.path.join(out, "*", "*.tfrecord-*")))
 
 
+@pytest.mark.stack_independent
 def test_workers_never_fork_after_jax_started(tmp_path, code_tree):
   """With JAX's backend running (a forked copy of its threads can deadlock), the worker
   processes are spawned, and the output is what forked workers write."""

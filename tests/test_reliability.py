@@ -83,6 +83,7 @@ def test_byte_vocabulary_round_trips_any_text(text):
   assert vocab.decode(vocab.encode(text)) == text
 
 
+@pytest.mark.stack_independent
 def test_preparation_with_workers_is_identical(tmp_path, code_tree):
   one, two = tmp_path / "w1", tmp_path / "w2"
   prepare.prepare(code_tree, str(one), workers=1)
@@ -141,8 +142,8 @@ def test_malformed_mined_line_in_rewrite_names_file_and_line(tmp_path):
 
 def test_missing_exported_files_say_what_to_run(tmp_path, monkeypatch):
   monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path))
-  for task, hint in (("wikitext_span_corruption", "export_wikitext.py"),
-                     ("conala_rewrite_intent", "export_conala.py")):
+  for task, hint in (("wikitext_span_corruption", "code-t5-export-wikitext"),
+                     ("conala_rewrite_intent", "code-t5-export-conala")):
     with pytest.raises(FileNotFoundError, match=hint):
       seqio.get_mixture_or_task(task).get_dataset({"inputs": 64, "targets": 64}, split="train")
 
@@ -174,6 +175,7 @@ def test_task_batches_are_identical_across_runs_for_a_seed(use_data_dir):
   assert first != digest(8)
 
 
+@pytest.mark.stack_independent
 def test_parallel_preparation_killed_at_random_points_ends_byte_identical(tmp_path):
   root = str(tmp_path / "src")
   flcc_fixtures.build_code_tree(root, num_repos=30, files_per_repo=8)
@@ -210,13 +212,12 @@ def _assert_manifest_matches_disk(out):
     assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == digest, rel
 
 
-# Loads a script, says it is ready (argv[1]), waits for the go file (argv[2]), runs the rest.
+# Imports a command (argv[3]), says it is ready (argv[1]), waits for the go file (argv[2]), runs
+# its main with the rest.
 AT_ONCE = """
-import importlib.util, os, sys, time
-ready, go, script, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-spec = importlib.util.spec_from_file_location("script", script)
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
+import importlib, os, sys, time
+ready, go, name, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+module = importlib.import_module(name)
 open(ready, "w").close()
 while not os.path.exists(go):
   time.sleep(0.001)
@@ -224,6 +225,7 @@ sys.exit(module.main(args))
 """
 
 
+@pytest.mark.stack_independent
 def test_two_concurrent_runs_on_one_folder_one_fails_at_once_naming_the_holder(tmp_path):
   # Different inputs, so a survivor mixed with the other run's shards would show.
   roots = [str(tmp_path / "src_a"), str(tmp_path / "src_b")]
@@ -232,7 +234,7 @@ def test_two_concurrent_runs_on_one_folder_one_fails_at_once_naming_the_holder(t
   out = tmp_path / "out"
   go = tmp_path / "go"
   procs = [subprocess.Popen([sys.executable, "-c", AT_ONCE, str(tmp_path / f"ready{i}"), str(go),
-                             *_prepare_cmd(root, out)[1:]],
+                             "code_t5.commands.prepare_flcc", *_prepare_cmd(root, out)[1:]],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
            for i, root in enumerate(roots)]
   # Both have imported everything (TensorFlow's import time varies by seconds): start them.
@@ -278,6 +280,7 @@ def test_temporary_names_are_unique_per_call():
   assert f".x.json.{os.getpid()}." in atomic.temporary_path("/d/x.json")
 
 
+@pytest.mark.stack_independent
 def test_odd_tree_prepares_with_counted_skips_and_warnings_not_tracebacks(tmp_path):
   root = str(tmp_path / "src")
   flcc_fixtures.build_code_tree(root, num_repos=4, files_per_repo=3)

@@ -111,7 +111,7 @@ def test_quickstart_main_job(tmp_path):
   (where T5X is installed), completes held-out lines beside the n-gram, answers a search
   question; not one line of start-up noise."""
   import subprocess
-    from code_t5.train import trainer_runs
+  from code_t5.train import trainer_runs
   from conftest import command  # pylint: disable=g-import-not-at-top
   result = subprocess.run([*command("quickstart"), "--examples=1",
                            "--train_steps=30"],
@@ -170,8 +170,8 @@ def test_score_full_line_reads_t5x_predictions_and_names_bad_lines(tmp_path):
   assert result.returncode == 2 and "must pair line by line" in result.stderr
 
 
-@pytest.mark.parametrize("script", ["export_conala.py", "export_wikitext.py",
-                                    "export_codesearchnet.py"])
+@pytest.mark.parametrize("script", ["export-conala", "export-wikitext",
+                                    "export-codesearchnet"])
 def test_hub_download_without_network_fails_at_once_naming_from_disk(tmp_path, script):
   # A hub that refuses connections (a closed local port) stands for no network.
   env = {"CODE_T5_DATA_DIR": str(tmp_path), "HF_ENDPOINT": "http://127.0.0.1:9",

@@ -201,7 +201,7 @@ def test_cli_index_then_query_in_new_processes(tmp_path, model):
 def test_missing_index_is_exit_2_with_the_fix(tmp_path):
   result = cli("query", "anything", cwd=tmp_path)
   assert result.returncode == 2
-  assert "no code search index" in result.stderr and "code_t5.search index" in result.stderr
+  assert "no code search index" in result.stderr and "code-t5-search index" in result.stderr
   assert "Traceback" not in result.stderr
 
 

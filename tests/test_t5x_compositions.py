@@ -95,9 +95,9 @@ def data(tmp_path_factory, data_dir):
   for split, n in (("train", 12), ("validation", 4), ("test", 4)):
     (wiki / f"{split}.jsonl").write_text(
         "".join(json.dumps({"text": f" {line * 2}{i} \n"}) + "\n" for i in range(n)))
-  exports = [("export_wikitext.py", f"--from_disk={wiki}"),
-             ("export_conala.py", f"--from_disk={conala_fixtures.write_corpus(str(root / 'c'))}"),
-             ("export_codesearchnet.py",
+  exports = [("export-wikitext", f"--from_disk={wiki}"),
+             ("export-conala", f"--from_disk={conala_fixtures.write_corpus(str(root / 'c'))}"),
+             ("export-codesearchnet",
               f"--from_disk={csn_fixtures.write_corpus(str(root / 'csn'))}")]
   for script, flag in exports:
     result = run_command(script, flag, env=env)

@@ -15,7 +15,7 @@ import pytest
 
 from code_t5.train import trainer_runs
 from code_t5.train import checkpoint_files
-from conftest import REPO_ROOT, run_command
+from conftest import REPO_ROOT, command, run_command
 
 pytestmark = pytest.mark.skipif(
     trainer_runs.installed_trainer() != "t5x",
@@ -206,7 +206,7 @@ def test_conala_mined_rewriting_on_8_devices_matches_one_device(one_device, tmp_
 def _multiprocess(data_dir: str, entry_point: str, log_dir, *flags: str) -> None:
   env = _env(data_dir, 1)
   env.pop("XLA_FLAGS", None)  # the launcher sets each process's device count
-  result = subprocess.run([sys.executable, "-m", "code_t5.train.multiprocess", "--processes=2",
+  result = subprocess.run([*command("multiprocess"), "--processes=2",
                            "--devices_per_process=2", f"--log_dir={log_dir}", "--",
                            entry_point, *flags], capture_output=True, text=True, env=env,
                           cwd=REPO_ROOT, timeout=900)

@@ -1,5 +1,6 @@
-"""End to end with the Mesh TF trainer: runs on the legacy stack (requirements/mtf.txt)."""
-import glob
+"""End to end with the Mesh TF trainer: runs on the legacy stack (requirements/mtf.txt). Training,
+perplexity and decoding evals and inference of the dev model: test_intro.py (INTRO's `bash mtf`
+blocks, as written)."""
 import json
 import math
 import os
@@ -9,7 +10,6 @@ import subprocess
 import pytest
 
 from code_t5.train import trainer_runs
-from code_t5.train import checkpoint_files
 from conftest import autocomplete_server, command, run_command
 
 pytestmark = pytest.mark.skipif(
@@ -24,42 +24,6 @@ def _mtf(model_dir, env, *flags):
                            f"--gin_file={DEV}", *flags], capture_output=True, text=True, env=env)
   assert result.returncode == 0, result.stderr[-4000:]
   return result
-
-
-def test_tiny_shared_prefix_lm_trains_evaluates_and_infers(tmp_path):
-  env = {**os.environ, "CODE_T5_DATA_DIR": str(tmp_path / "data")}
-  result = run_command("make-dev-dataset", env=env)  # the standard library
-  assert result.returncode == 0, result.stderr[-3000:]
-  model_dir = str(tmp_path / "model")
-
-  _mtf(model_dir, env, "--gin_param=utils.run.train_steps=20")
-  assert os.path.exists(os.path.join(model_dir, "model.ckpt-20.index"))
-  assert os.path.exists(os.path.join(model_dir, "model.ckpt-0.index"))
-
-  _mtf(model_dir, env, "--gin_file=perplexity_eval.gin",
-       "--gin_param=utils.run.dataset_split='validation'",
-       "--gin_param=eval_checkpoint_step=[0, 20]")
-  nlp = checkpoint_files.read_scalars(model_dir, "neg_log_perplexity")
-  assert sorted(nlp) == [0, 20] and all(math.isfinite(v) for v in nlp.values())
-  assert nlp[20] > nlp[0] + 0.5, nlp  # uniform over 384 ids is -5.95
-
-  # Decoding eval on the unsupervised objective (targets_pretokenized rebuilt after it).
-  result = _mtf(model_dir, env, "--gin_file=eval.gin",
-                "--gin_param=utils.run.dataset_split='validation'",
-                "--gin_param=eval_checkpoint_step=20",
-                "--gin_param=utils.run.batch_size=('sequences_per_batch', 8)",
-                "--gin_param=Bitransformer.decode.max_decode_length=16")
-  assert "flcc_dev_python_prefix_lm/edit_similarity at step 20" in result.stderr
-
-  inputs = tmp_path / "prefixes.txt"
-  inputs.write_text("import os\nclass Foo:\n")
-  _mtf(model_dir, env, "--gin_file=infer.gin", f"--gin_param=input_filename='{inputs}'",
-       f"--gin_param=output_filename='{tmp_path / 'out.txt'}'",
-       "--gin_param=infer_checkpoint_step=20",
-       "--gin_param=utils.run.batch_size=('sequences_per_batch', 2)",
-       "--gin_param=Bitransformer.decode.max_decode_length=16")
-  (predictions,) = glob.glob(str(tmp_path / "out.txt-20"))
-  assert len(open(predictions).read().splitlines()) == 2
 
 
 def test_every_mtf_config_parses_with_mesh_tensorflow():

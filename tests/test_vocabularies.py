@@ -48,7 +48,7 @@ def test_code_sentencepiece_round_trips_exactly_in_python_and_tf(spm_path):
 def test_lazy_model_path_comes_from_the_data_dir(spm_path, tmp_path, monkeypatch):
   monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path))
   vocab = vocabularies.CodeSentencePieceVocabulary()
-  with pytest.raises(FileNotFoundError, match="train_vocab.py"):
+  with pytest.raises(FileNotFoundError, match="code-t5-train-vocab"):
     vocab.encode("x")
   os.makedirs(tmp_path / "vocab")
   os.link(spm_path, tmp_path / "vocab" / "code_spm.model")

@@ -28,13 +28,29 @@ def apply_tf_compat() -> None:
 def main() -> None:
   quiet.silence()
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  wrong_stack = WRONG_STACK.format(version=tf.__version__)
+  if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
+    _help(None if hasattr(tf.compat.v1, "estimator") else wrong_stack)
+    return
   if not hasattr(tf.compat.v1, "estimator"):
-    sys.exit(WRONG_STACK.format(version=tf.__version__))
+    sys.exit(wrong_stack)
   apply_tf_compat()
   if not any(arg.startswith("--module_import") for arg in sys.argv[1:]):
     sys.argv.append("--module_import=code_t5.mixtures")  # t5's default: every t5 task instead
   from t5.models import mesh_transformer_main  # pylint: disable=g-import-not-at-top
   mesh_transformer_main.console_entry_point()
+
+
+def _help(wrong_stack) -> None:
+  """Our usage, then the flags of t5's trainer (absl's --help would list this module's: none)."""
+  print("usage: code-t5-mtf [--flag=value ...]\n\n" + __doc__)
+  if wrong_stack:
+    print(wrong_stack.replace("error: ", "note: ", 1))
+    return
+  apply_tf_compat()
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from t5.models import mesh_transformer_main  # pylint: disable=g-import-not-at-top
+  print(flags.FLAGS.module_help(mesh_transformer_main))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Runs a T5X entry point (t5x.train, t5x.eval, t5x.infer) as several JAX processes.
 
-  python -m code_t5.train.multiprocess --processes=2 --devices_per_process=2 -- \
+  code-t5-multiprocess --processes=2 --devices_per_process=2 -- \
       t5x.train --gin_file=... --gin.MODEL_DIR="'...'"
 
 On one machine it starts the processes itself, on CPU with gloo collectives and a coordinator
