@@ -67,11 +67,18 @@ def scan(root: str, splits=DEFAULT_SPLITS, workers: int = 1):
   the outcome (which duplicate is kept, the splits) does not depend on `workers`.
   """
   stats = flcc.ScanStats()
-  groups, seen = {}, set()
   sources = list(flcc.iter_source_files(root, stats))
   with _mapper(workers) as pmap:
     inspected = list(tqdm.tqdm(pmap(flcc.inspect_file, [s.disk_path for s in sources]),
                                total=len(sources), desc="scanning", unit="file"))
+  return classify(sources, inspected, splits, stats), stats
+
+
+def classify(sources, inspected, splits, stats: flcc.ScanStats) -> dict:
+  """{(language slug, split): [Entry]} from each source's flcc.inspect_file result, in the
+  tree's order: skips and duplicates (the first file of a sha256 wins) are counted in `stats`.
+  Shared by the local path and the Beam pipeline (beam_prepare.py)."""
+  groups, seen = {}, set()
   for source, (reason, digest, num_bytes) in zip(sources, inspected):
     if reason is not None:
       stats.skip(reason, source.disk_path)
@@ -83,7 +90,7 @@ def scan(root: str, splits=DEFAULT_SPLITS, workers: int = 1):
     stats.kept += 1
     key = (flcc.language_slug(source.language), split_of(source.repo, splits))
     groups.setdefault(key, []).append(Entry(source, digest, num_bytes))
-  return groups, stats
+  return groups
 
 
 def plan_shards(groups, splits, shard_bytes: int) -> dict:
@@ -113,7 +120,7 @@ def _file_sha256(path: str) -> str:
     return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _serialize(entry: Entry) -> bytes:
+def serialize(entry: Entry) -> bytes:
   import tensorflow as tf  # pylint: disable=g-import-not-at-top  (slow import, needed here only)
   with open(entry.source.disk_path, "rb") as f:
     data = f.read()
@@ -134,7 +141,7 @@ def _write_shard(job: tuple[str, list[Entry]]) -> tuple[str, str]:
   os.makedirs(os.path.dirname(path), exist_ok=True)
   with atomic.replacing(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
     for entry in entries:
-      writer.write(_serialize(entry))
+      writer.write(serialize(entry))
   return path, _file_sha256(path)
 
 
@@ -157,7 +164,7 @@ def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
     raise
 
 
-def _leftovers(out_dir: str, plan) -> list[str]:
+def leftovers(out_dir: str, plan) -> list[str]:
   """Shards of an earlier run with another plan, and temporaries of killed runs (the lock
   guarantees that no other run is writing them now)."""
   shards = glob.glob(os.path.join(out_dir, "*", "*.tfrecord-*"))
@@ -192,8 +199,8 @@ def _prepare_locked(root: str, out_dir: str, splits, shard_bytes: int, workers: 
       resumed += 1
     else:
       jobs.append((path, entries))
-  leftovers = _leftovers(out_dir, plan)
-  if (jobs or leftovers) and os.path.exists(manifest_path):
+  stale = leftovers(out_dir, plan)
+  if (jobs or stale) and os.path.exists(manifest_path):
     # The folder is about to change: until the new manifest is written it is not done.
     os.remove(manifest_path)
   with _mapper(workers) as pmap:
@@ -203,21 +210,31 @@ def _prepare_locked(root: str, out_dir: str, splits, shard_bytes: int, workers: 
       atomic.write_json(state_path, state)
 
   # Leftovers go last, so a killed run never loses a shard it could have reused.
-  for stale in _leftovers(out_dir, plan):
-    os.remove(stale)
+  for path in leftovers(out_dir, plan):
+    os.remove(path)
 
-  manifest = {"format_version": FORMAT_VERSION, "source": flcc.printable(os.path.abspath(root)),
-              "splits": dict(splits), "features": list(FEATURES), "languages": {},
-              "shards": {rel: state["done"][rel] for rel in sorted(plan)}, **stats.summary()}
-  for (slug, split), entries in sorted(groups.items()):
-    lang = manifest["languages"].setdefault(slug, {"name": entries[0].source.language})
-    lang[split] = {"files": len(entries), "bytes": sum(e.num_bytes for e in entries),
-                   "repositories": len({e.source.repo for e in entries})}
-  atomic.write_json(manifest_path, manifest, indent=1, sort_keys=True)
+  manifest = manifest_of(root, splits, groups, stats, {rel: state["done"][rel] for rel in plan})
+  atomic.write_bytes(manifest_path, manifest_json(manifest).encode("utf-8"))
   if os.path.exists(state_path):
     os.remove(state_path)
   manifest["resumed_shards"] = resumed
   return manifest
+
+
+def manifest_of(root: str, splits, groups, stats: flcc.ScanStats, shards: dict) -> dict:
+  """The manifest: what was read, kept and skipped, and each shard's sha256."""
+  manifest = {"format_version": FORMAT_VERSION, "source": flcc.printable(os.path.abspath(root)),
+              "splits": dict(splits), "features": list(FEATURES), "languages": {},
+              "shards": dict(sorted(shards.items())), **stats.summary()}
+  for (slug, split), entries in sorted(groups.items()):
+    lang = manifest["languages"].setdefault(slug, {"name": entries[0].source.language})
+    lang[split] = {"files": len(entries), "bytes": sum(e.num_bytes for e in entries),
+                   "repositories": len({e.source.repo for e in entries})}
+  return manifest
+
+
+def manifest_json(manifest: dict) -> str:
+  return json.dumps(manifest, indent=1, sort_keys=True) + "\n"
 
 
 def read_manifest(data_dir: str) -> dict:
