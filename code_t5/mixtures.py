@@ -2,6 +2,9 @@
 vocabulary suffix as the tasks (`[_spm]` below stands for `_spm`, `_t5` and `_hf` too):
 
 - `flcc[_dev]_all_<objective>[_spm]`: every FLCC language (of the dataset, or of the dev one);
+- `flcc[_dev]_<language>_lm_fim[_spm]`: the `lm` and `fim` tasks of one language, half each
+  (the decoder-only FIM recipe: a quarter of its examples reordered; the `fim` task alone
+  reorders half, StarCoder's share);
 - `code_and_text[_dev]_span_corruption[_spm]`: wikitext plus those FLCC languages;
 - `csn_all_{code_to_docstring,docstring_to_code,query_code}[_spm]`: every CodeSearchNet
   language;
@@ -92,6 +95,9 @@ def register() -> None:
         _add(f"flcc_{prefix}all_{objective}{suffix}",
              [task_configs.flcc_task_name(s, objective, dev, suffix)
               for s in task_configs.FLCC_LANGUAGES])
+      for s in task_configs.FLCC_LANGUAGES:
+        _add(task_configs.flcc_task_name(s, "lm_fim", dev, suffix),
+             [task_configs.flcc_task_name(s, objective, dev, suffix) for objective in ("lm", "fim")])
       _add(f"code_and_text_{prefix}span_corruption{suffix}",
            [f"wikitext_span_corruption{suffix}"] +
            [task_configs.flcc_task_name(s, "span_corruption", dev, suffix)

@@ -86,6 +86,16 @@ def test_the_ngram_model_refuses_a_sampling_temperature(client):
       "detail": "temperature: the ngram model is deterministic; send 0 or leave it out"}
 
 
+def test_a_suffix_is_refused_with_the_reason_by_a_prefix_only_model(client):
+  response = client.post("/autocomplete", json={"text": "import ", "suffix": "\nx = 1\n"})
+  detail = response.json()["detail"]
+  assert response.status_code == 422 and detail.startswith("suffix: the ngram completer "
+                                                           "continues the text before"), detail
+  assert "fill-in-the-middle" in detail
+  assert client.post("/autocomplete", json={"text": "import ", "k": 2}).json() == {
+      "result": ["os", "sys"]}  # without a suffix, as before
+
+
 def _write_t5x_style_export(path) -> None:
   """A SavedModel with the T5X export's signature: text_batch -> completions, scores."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top

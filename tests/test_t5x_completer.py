@@ -205,3 +205,52 @@ def test_trailing_whitespace_is_healed(completer, monkeypatch):
   # No continuation writes the four spaces again: the text is continued as it stands.
   assert completer.complete("class A:\n    ", k=4) == ["  pass"]
   assert prompts[2:] == ["class A:\n", "class A:\n    "]
+
+
+@pytest.fixture(scope="module")
+def fim_model_dir(tmp_path_factory, data_dir):
+  """dev_decoder_only_fim.gin (left-to-right and fill-in-the-middle) trained a few steps."""
+  model_dir = str(tmp_path_factory.mktemp("fim") / "model")
+  result = subprocess.run(
+      [sys.executable, "-m", "t5x.train", f"--gin_file={GIN}/dev_decoder_only_fim.gin",
+       f"--gin.MODEL_DIR='{model_dir}'", "--gin.TRAIN_STEPS=20", "--gin.train.eval_period=20",
+       "--gin.train.eval_steps=1", "--gin.train.run_eval_before_training=False",
+       "--gin.utils.SaveCheckpointConfig.period=20"],
+      capture_output=True, text=True, cwd=REPO_ROOT,
+      env={**os.environ, "CODE_T5_DATA_DIR": data_dir})
+  assert result.returncode == 0, result.stderr[-4000:]
+  return model_dir
+
+
+def test_a_model_trained_without_fim_refuses_a_suffix(completer):
+  assert not completer.fim and "not trained with fill-in-the-middle" in completer.suffix_error()
+  with pytest.raises(ValueError, match="fill-in-the-middle"):
+    completer.complete("import ", suffix="\nx = 1\n")
+
+
+def test_fim_model_prompts_in_psm_form_serves_a_suffix_and_replays_with_it(fim_model_dir):
+  from code_t5.autocomplete import replay, t5x_completer  # pylint: disable=g-import-not-at-top
+  fim = t5x_completer.T5XCompleter(fim_model_dir, max_prompt_tokens=64, max_decode_tokens=16,
+                                   warm_up=False)
+  assert fim.fim and fim.suffix_error() is None
+  prefix_id, middle_id, suffix_id = fim.fim_ids
+  prompt = fim.prompt_tokens("import os\n", "\nprint(x)\n")
+  assert prompt[0] == prefix_id and prompt[-1] == middle_id and prompt.count(suffix_id) == 1
+  cut = prompt.index(suffix_id)
+  assert fim.vocabulary.decode(prompt[1:cut]) == "import os\n"
+  assert fim.vocabulary.decode(prompt[cut + 1:-1]) == "\nprint(x)\n"
+  long = fim.prompt_tokens("a" * 500, "b" * 500)  # the suffix gets a quarter of the room
+  assert len(long) == 64 and fim.vocabulary.decode(long[long.index(suffix_id) + 1:-1]) == (
+      "b" * ((64 - 3) // 4))
+  _check_suggestions(fim.complete("import ", k=3, suffix="\n\nos.path.join(a, b)\n"), 3, 16)
+  text = "import os\nimport sys\n\ndef main():\n    return 0\n"
+  asked = []
+  report = replay.replay(lambda p, s: asked.append((p, s)) or fim.complete(p, 1, 16, suffix=s),
+                         [("a.py", text)], with_suffix=True)
+  assert report["protocol"].startswith("strict_with_suffix") and report["queries"] == 7
+  assert all(text.startswith(p) and text.endswith(s) and p + s != text for p, s in asked)
+  with autocomplete_server(f"t5x:{fim_model_dir}") as (url, _):
+    response = httpx.post(f"{url}/autocomplete", timeout=120,
+                          json={"text": "import ", "suffix": "\nx = 1\n", "k": 2})
+    assert response.status_code == 200, response.text
+    _check_suggestions(response.json()["result"], 2)

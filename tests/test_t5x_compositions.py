@@ -35,7 +35,7 @@ def family_for(task: str) -> str:
   """The model family a task file is for, from its name (independently of the checks)."""
   if task.endswith("_query_code"):
     return "dual_encoder"
-  return "decoder_only" if task.endswith("_lm") and not task.endswith("prefix_lm") \
+  return "decoder_only" if task.endswith(("_lm", "_fim")) and not task.endswith("prefix_lm") \
       else "encoder_decoder"
 
 

@@ -40,12 +40,14 @@ def k_cap(client) -> int | None:
 
 
 def make_complete(client, url: str, k: int):
-  """text -> suggestions over HTTP; a refused or failed request raises ServerError."""
+  """(text[, suffix]) -> suggestions over HTTP; a refused or failed request raises
+  ServerError."""
   import httpx  # pylint: disable=g-import-not-at-top
 
-  def complete(text: str) -> list[str]:
+  def complete(text: str, suffix: Optional[str] = None) -> list[str]:
+    body = {"text": text, "k": k} if suffix is None else {"text": text, "suffix": suffix, "k": k}
     try:
-      response = client.post("/autocomplete", json={"text": text, "k": k})
+      response = client.post("/autocomplete", json=body)
     except httpx.HTTPError as e:
       raise ServerError(f"{url}/autocomplete: no answer ({e}).") from None
     if response.status_code >= 400:

@@ -26,6 +26,17 @@ class Completer(Protocol):
     `temperature` as asked, else why not, in one line."""
 
 
+def suffix_error(completer) -> Optional[str]:
+  """None when `completer` completes between a prefix and a suffix (fill-in-the-middle), else
+  why not, in one line."""
+  check = getattr(completer, "suffix_error", None)
+  if check is None:
+    return (f"the {getattr(completer, 'name', 'model')} completer continues the text before "
+            "the cursor only; fill-in-the-middle needs a t5x model trained with FIM "
+            "(dev_decoder_only_fim.gin)")
+  return check()
+
+
 class NGramCompleter:
   """Counts, for each run of up to `order - 1` words, the rest of the line that followed it.
 

@@ -126,29 +126,37 @@ PROTOCOL = ("strict: a query before each word (maximal run of non-whitespace) bu
             "the full_line task's cut (the example t5x.eval and t5x.infer score)")
 ACCURACY_IS = ("the seed's lenient hit rule, not a headline: the next word is inside any of the "
                "suggestions, over the same queries")
+WITH_SUFFIX = ("strict_with_suffix: the strict protocol's queries, each also sending the rest of "
+               "the file after the cursor's line as the suffix (fill-in-the-middle models); not "
+               "comparable with prefix-only numbers")
 SEED_PROTOCOL = ("the seed's whole protocol, for old numbers only: split on single spaces, send "
                  "each growing prefix stripped, a hit when the next piece (empty ones from "
                  "indentation included) is inside any suggestion")
 
 
-def replay(complete: Callable[[str], Sequence[str]], files: Iterable[tuple[str, str]],
+def replay(complete: Callable[..., Sequence[str]], files: Iterable[tuple[str, str]],
            max_words: int = 400, context_chars: int = 16384, seed_protocol: bool = False,
-           ext: str = ".py") -> dict:
+           ext: str = ".py", with_suffix: bool = False) -> dict:
   """Replays (name, text) files against `complete` (text before the cursor -> suggestions, best
   first) and returns the report: strict headline numbers over whole files and after each
   file's leading comment block, the full_line task's cut, and the seed's lenient accuracy
   (with `seed_protocol`, also on the seed's own queries: twice the requests).
-  Each request sends at most the last `context_chars` characters before the cursor."""
+  Each request sends at most the last `context_chars` characters before the cursor. With
+  `with_suffix`, `complete(prefix, suffix)` also gets the file after the cursor's line (at most
+  `context_chars` of it): the fill-in-the-middle variant of the strict protocol."""
   pairs, cut_pairs, per_file = [], [], []
   seed_hits = seed_queries = 0
   for name, text in files:
-    cache: dict[str, list[str]] = {}
+    cache: dict[tuple, list[str]] = {}
 
-    def ask(prefix: str) -> list[str]:
-      prefix = prefix[-context_chars:]
-      if prefix not in cache:
-        cache[prefix] = list(complete(prefix))
-      return cache[prefix]
+    def ask(prefix: str, text=text) -> list[str]:
+      key = (prefix[-context_chars:],)
+      if with_suffix:  # the file from the end of the cursor's line on
+        end = text.find("\n", len(prefix))
+        key += (text[end:][:context_chars] if end >= 0 else "",)
+      if key not in cache:
+        cache[key] = list(complete(*key))
+      return cache[key]
 
     file_pairs = [(q, ask(q.prefix)) for q in strict_queries(text, max_words, ext)]
     pairs += file_pairs
@@ -168,7 +176,8 @@ def replay(complete: Callable[[str], Sequence[str]], files: Iterable[tuple[str, 
   whole = _strict_scores(pairs)
   cut = _strict_scores(cut_pairs)
   del cut["exact_next_word"]
-  out = {"files": len(per_file), "protocol": PROTOCOL, "queries": whole["queries"],
+  out = {"files": len(per_file), "protocol": WITH_SUFFIX if with_suffix else PROTOCOL,
+         "queries": whole["queries"],
          "exact_next_word": whole["exact_next_word"], "full_line_queries": whole["queries"],
          "full_line_exact_match": whole["full_line_exact_match"],
          "full_line_edit_similarity": whole["full_line_edit_similarity"],

@@ -62,6 +62,9 @@ class AutocompleteRequest(pydantic.BaseModel):
       "continuations (n-gram: 32 per context, T5X export: BEAM_SIZE, Mesh TF export: 1)"))
   max_length: int = pydantic.Field(64, ge=1, le=MAX_LENGTH,
                                    description="most characters per suggestion")
+  suffix: Optional[str] = pydantic.Field(None, max_length=MAX_TEXT_CHARS, description=(
+      "text after the cursor, for fill-in-the-middle: only a t5x model trained with FIM takes "
+      "it (its run's task or mixture names `fim`); any other model answers 422 with the reason"))
   temperature: float = pydantic.Field(0.0, ge=0.0, le=2.0, allow_inf_nan=False, description=(
       "0: most likely first (t5x: beam search); >0: sample at this temperature (t5x: only; "
       "ngram refuses >0, a savedmodel export refuses any value: decoding fixed at export)"))
@@ -251,9 +254,15 @@ def create_app(completer: completers.Completer,
       problem = completer.temperature_error(parsed.temperature)
       if problem:
         return _error_response(422, f"temperature: {problem}")
+    extra = {}
+    if parsed.suffix is not None:
+      problem = completers.suffix_error(completer)
+      if problem:
+        return _error_response(422, f"suffix: {problem}")
+      extra["suffix"] = parsed.suffix
     async with lock:
       result = await run_in_threadpool(completer.complete, parsed.text, parsed.k,
-                                       parsed.max_length, parsed.temperature)
+                                       parsed.max_length, parsed.temperature, **extra)
     return AutocompleteResponse(result=result[:parsed.k])
 
   openapi = app.openapi

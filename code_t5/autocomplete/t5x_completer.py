@@ -17,6 +17,7 @@ padded to a few bucket lengths, and the number of decodes and of decode steps ar
 import dataclasses
 import itertools
 import os
+import re
 from typing import Optional
 
 import jax
@@ -25,6 +26,7 @@ import numpy as np
 from t5x import decoding
 from t5x import models
 
+from code_t5.data import fim
 from code_t5.train import t5x_restore
 
 # Bucket sizes: a request compiles at most once per (prompt bucket, decodes, steps, kind).
@@ -88,6 +90,10 @@ class T5XCompleter:
                        "ids; completion stops at one id (retrain the vocabulary with '\\n' as "
                        "a user-defined symbol, as code-t5-train-vocab does).")
     self.newline_id = newline[0]
+    # Trained with fill-in-the-middle (a task or mixture named *fim*): it also takes a suffix.
+    task = re.search(r"MIXTURE_OR_TASK_NAME = '([^']*)'", config)
+    self.fim = bool(task) and "fim" in task.group(1)
+    self.fim_ids = fim.sentinel_ids(self.vocabulary) if self.fim else None
     self.checkpoint = checkpoint
     self.max_decode_tokens = max_decode_tokens
     self.max_prompt_tokens = max_prompt_tokens or DEFAULT_CONTEXT_TOKENS - max_decode_tokens
@@ -136,10 +142,20 @@ class T5XCompleter:
 
     return jax.jit(run)
 
-  def prompt_tokens(self, text: str) -> list[int]:
-    """The ids the model is prompted with: the text's last `max_prompt_tokens` tokens."""
-    tail = text[-MAX_CHARS_PER_TOKEN * self.max_prompt_tokens:]
-    return self.vocabulary.encode(tail)[-self.max_prompt_tokens:]
+  def prompt_tokens(self, text: str, suffix: Optional[str] = None) -> list[int]:
+    """The ids the model is prompted with: the text's last `max_prompt_tokens` tokens; with a
+    suffix, fill-in-the-middle's PSM form, <fim_prefix> prefix <fim_suffix> suffix <fim_middle>,
+    with up to a quarter of the room for the suffix's first tokens."""
+    if suffix is None:
+      tail = text[-MAX_CHARS_PER_TOKEN * self.max_prompt_tokens:]
+      return self.vocabulary.encode(tail)[-self.max_prompt_tokens:]
+    prefix_id, middle_id, suffix_id = self.fim_ids
+    room = self.max_prompt_tokens - 3
+    after = self.vocabulary.encode(suffix[:MAX_CHARS_PER_TOKEN * room])[:room // 4]
+    before_room = room - len(after)
+    before = self.vocabulary.encode(text[-MAX_CHARS_PER_TOKEN * before_room:])
+    before = before[len(before) - before_room:] if len(before) > before_room else before
+    return [prefix_id, *before, suffix_id, *after, middle_id]
 
   def decode(self, text: str, num_decodes: int, max_tokens: int, temperature: float = 0.0,
              kind: Optional[str] = None) -> list[Candidate]:
@@ -181,20 +197,29 @@ class T5XCompleter:
     return candidates
 
   def complete(self, text: str, k: int = 5, max_length: int = 64,
-               temperature: float = 0.0) -> list[str]:
+               temperature: float = 0.0, suffix: Optional[str] = None) -> list[str]:
+    if suffix is not None and not self.fim:
+      raise ValueError(self.suffix_error())
     if k < 1:
       return []
     head = text.rstrip(" \t")
     tail = text[len(head):]  # healed: the model writes it again, then it is cut off
-    suggestions = self._suggestions(head, tail, k, max_length, temperature)
+    suggestions = self._suggestions(head, tail, k, max_length, temperature, suffix)
     if not suggestions and tail:  # no continuation wrote the whitespace again: take it as is
-      suggestions = self._suggestions(text, "", k, max_length, temperature)
+      suggestions = self._suggestions(text, "", k, max_length, temperature, suffix)
     return suggestions
 
+  def suffix_error(self) -> Optional[str]:
+    if self.fim:
+      return None
+    return (f"{self.checkpoint} was not trained with fill-in-the-middle (its run's task has no "
+            "`fim` in its name); it completes the text before the cursor only")
+
   def _suggestions(self, text: str, tail: str, k: int, max_length: int,
-                   temperature: float) -> list[str]:
-    """Up to k distinct lines continuing `text` that start with `tail`, without it."""
-    prompt = self.prompt_tokens(text)
+                   temperature: float, suffix: Optional[str] = None) -> list[str]:
+    """Up to k distinct lines continuing `text` (before `suffix`) that start with `tail`,
+    without it."""
+    prompt = self.prompt_tokens(text, suffix)
     candidates = self._decode(prompt, self._num_decodes(k),
                               min(max_length + len(tail), self.max_decode_tokens), temperature)
     # Decoded after the prompt, so that a piece's leading space or a byte sequence split at

@@ -41,6 +41,10 @@ def main(argv=None) -> int:
   parser.add_argument("--wait_seconds", type=float, default=120,
                       help="wait this long for the server to answer /health (default: "
                       "%(default)s)")
+  parser.add_argument("--with_suffix", action="store_true",
+                      help="the fill-in-the-middle variant: each query also sends the rest of "
+                      "the file after the cursor's line as `suffix` (a model trained with FIM; "
+                      "reported as protocol strict_with_suffix, apart from prefix-only numbers)")
   parser.add_argument("--seed_protocol", action="store_true",
                       help="also replay the seed's whole protocol, for old numbers "
                       "(seed_protocol_accuracy; twice the requests)")
@@ -78,7 +82,8 @@ def main(argv=None) -> int:
       with tqdm.tqdm(total=len(paths), desc="replaying", unit="file") as progress:
         report = replay.replay(client.make_complete(http, args.url, args.k), files(progress),
                                      max_words=args.max_words, context_chars=args.context_chars,
-                                     seed_protocol=args.seed_protocol, ext=args.ext)
+                                     seed_protocol=args.seed_protocol, ext=args.ext,
+                                     with_suffix=args.with_suffix)
     except client.ServerError as e:
       print(f"error: {e}", file=sys.stderr)
       return 2

@@ -21,6 +21,7 @@ from code_t5.corpora import flcc
 from code_t5.corpora import summaries
 from code_t5.corpora import wikitext
 from code_t5.data import conala_baselines
+from code_t5.data import fim
 from code_t5.data import metrics
 from code_t5.data import preprocessors
 from code_t5.data import sources
@@ -66,6 +67,8 @@ FLCC_OBJECTIVES = {
                                    preprocessors.rebuild_pretokenized,
                                    seqio.preprocessors.append_eos_after_trim],
     "lm": _TOKENIZE_TEXT + [t5_preprocessors.full_lm],
+    # Fill-in-the-middle (data/fim.py): PSM and SPM orders, half the chunks reordered.
+    "fim": _TOKENIZE_TEXT + [fim.fill_in_the_middle],
     "full_line": [seqio.CacheDatasetPlaceholder(), preprocessors.full_line,
                   seqio.preprocessors.tokenize, preprocessors.trim_inputs_left,
                   seqio.preprocessors.append_eos_after_trim],
@@ -77,6 +80,9 @@ FLCC_METRICS = {"full_line": [metrics.codexglue_exact_match, metrics.codexglue_e
                 "prefix_lm": [metrics.edit_similarity]}
 
 
+DECODER_ONLY = ("lm", "fim")  # objectives with targets only
+
+
 def flcc_task_name(language_slug: str, objective: str, dev: bool = False,
                    vocab_suffix: str = "") -> str:
   return f"flcc_{'dev_' if dev else ''}{language_slug}_{objective}{vocab_suffix}"
@@ -85,7 +91,7 @@ def flcc_task_name(language_slug: str, objective: str, dev: bool = False,
 def flcc_configs() -> list[TaskConfig]:
   return [TaskConfig(flcc_task_name(slug, objective, dev),
                      sources.PreparedFlccSource(slug, dev=dev), chain,
-                     features=("targets",) if objective == "lm" else ("inputs", "targets"),
+                     features=("targets",) if objective in DECODER_ONLY else ("inputs", "targets"),
                      optional_inputs=True, metric_fns=FLCC_METRICS.get(objective, ()))
           for slug in FLCC_LANGUAGES for dev in (False, True)
           for objective, chain in FLCC_OBJECTIVES.items()]
