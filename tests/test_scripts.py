@@ -127,11 +127,12 @@ def test_quickstart_main_job(tmp_path):
   assert not STARTUP_NOISE.search(result.stdout + result.stderr), STARTUP_NOISE.findall(
       result.stdout + result.stderr)
   if trainer_runs.installed_trainer() == "t5x":
+    # Evaluated at steps 0, 10, 20 and 30 (a third of the run apart).
     losses = re.search(r"held-out loss per token \(validation repositories\): step 0: "
-                       r"([\d.]+), step 30: ([\d.]+)", result.stdout)
+                       r"([\d.]+), .*step 30: ([\d.]+)", result.stdout)
     assert losses and float(losses.group(2)) < float(losses.group(1)), result.stdout
-    assert re.search(r"training loss per token: step 30: [\d.]+", result.stdout)
-    assert "t5x.train: Training for 30 steps" in result.stdout
+    assert re.search(r"training loss per token: .*step 30: [\d.]+", result.stdout)
+    assert result.stdout.count("t5x.train: Training for 10 steps") == 3, result.stdout
     assert "== 5. completing held-out lines" in result.stdout
     assert re.search(r"     truth : .*\n     model : .*\n     n-gram: ", result.stdout)
   elif trainer_runs.installed_trainer() == "mtf":  # the Mesh TF lane trains its own model

@@ -29,7 +29,7 @@ def test_tasks_yield_shaped_features_from_prepared_files(use_data_dir, objective
   task = seqio.get_mixture_or_task(task_configs.flcc_task_name("python", objective, dev))
   examples = list(task.get_dataset(LENGTHS, split="train", shuffle=False, seed=0))
   assert len(examples) >= 5
-  features = ["targets"] if objective == "lm" else ["inputs", "targets"]
+  features = ["targets"] if objective in task_configs.DECODER_ONLY else ["inputs", "targets"]
   vocab = task.output_features["targets"].vocabulary
   for ex in examples:
     for k in features:
