@@ -75,7 +75,8 @@ def test_tiny_model_trains_exports_serves_and_replays(tmp_path):
     from code_t5.autocomplete import completers, replay  # pylint: disable=g-import-not-at-top
     from code_t5.autocomplete import server as server_lib  # pylint: disable=g-import-not-at-top
     defaults = {name: field.default for name, field in
-                server_lib.AutocompleteRequest.model_fields.items() if name != "text"}
+                server_lib.AutocompleteRequest.model_fields.items()
+                if name not in ("text", "suffix")}
     completer = completers.SavedModelCompleter(str(export))
     assert response.status_code == 200
     assert response.json()["result"] == completer.complete("import os\ndef ", **defaults)
