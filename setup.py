@@ -56,7 +56,7 @@ setuptools.setup(
             "prepare_flcc", "make_dev_dataset", "export_wikitext", "export_conala",
             "export_codesearchnet", "train_vocab", "show_task", "score_full_line",
             "rewrite_conala_mined", "eval_autocomplete", "eval_code_search",
-            "convert_hf_t5", "export_split", "sample_data", "eval_humaneval")] + [
+            "convert_hf_t5", "export_split", "sample_data", "eval_humaneval", "merge_lora")] + [
         "code-t5-quickstart=code_t5.quickstart:main",
         "code-t5-train-lm=code_t5.train.launcher:main",
         "code-t5-mtf=code_t5.train.mesh_tf:main",
@@ -77,6 +77,7 @@ setuptools.setup(
             "fiddle>=0.2.5", "jaxtyping", "cached_property", "chex", "clu", "optax",
             "orbax-checkpoint>=0.5", "tensorstore>=0.1.20", "tensorboard",
             "tensorflow-serving-api",  # t5x.export (runs/export_lm.gin)
+            "qwix>=0.1.8",  # LoRA adapters (runs/finetune_lora.gin, code_t5/train/lora.py)
         ],
     },
 )

@@ -22,7 +22,12 @@ from t5x import trainer
 
 PARAMS = ("token_embedder/embedding", "decoder/token_embedder/embedding", "encoder/layers_0/mlp/wi_0/kernel",
           "decoder/layers_0/mlp/wi_0/kernel", "decoder/layers_0/self_attention/query/kernel",
-          "encoder/layers_0/attention/query/kernel")
+          "encoder/layers_0/attention/query/kernel",
+          # LoRA adapters (runs/finetune_lora.gin), where present.
+          "encoder/layers_0/attention/query/kernel_lora_a",
+          "encoder/layers_0/attention/query/kernel_lora_b",
+          "decoder/layers_0/mlp/wo/kernel_lora_a",
+          "decoder/layers_0/mlp/wo/kernel_lora_b")
 
 
 def _describe(array) -> dict:

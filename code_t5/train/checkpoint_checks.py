@@ -46,18 +46,29 @@ def _flatten(tree, prefix: str = "") -> dict[str, tuple]:
   return out
 
 
-def checkpoint_shapes(path: str) -> dict[str, tuple]:
-  """{"encoder/layers_0/.../kernel": shape} of a T5X checkpoint's parameters, read without
-  loading weights (Orbax, as t5x.train writes, or T5X's msgpack format, as converted)."""
+def _checkpoint_tree(path: str, arrays: bool) -> dict:
+  """A T5X checkpoint's state tree (Orbax, as t5x.train writes, or T5X's msgpack format, as
+  converted): its arrays, or only their metadata (no weights read)."""
   if os.path.isdir(os.path.join(path, "state")):
     import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+    if arrays:
+      return ocp.PyTreeCheckpointer().restore(os.path.join(path, "state"))
     metadata = ocp.PyTreeCheckpointer().metadata(os.path.join(path, "state"))
     metadata = getattr(metadata, "item_metadata", None) or metadata  # orbax >= 0.11
-    tree = getattr(metadata, "tree", metadata)
-  else:
-    from t5x import checkpoints  # pylint: disable=g-import-not-at-top
-    tree = checkpoints.load_t5x_checkpoint(path, lazy_parameters=True)
-  return _flatten(tree["target"])
+    return getattr(metadata, "tree", metadata)
+  from t5x import checkpoints  # pylint: disable=g-import-not-at-top
+  return checkpoints.load_t5x_checkpoint(path, lazy_parameters=not arrays)
+
+
+def checkpoint_shapes(path: str) -> dict[str, tuple]:
+  """{"encoder/layers_0/.../kernel": shape} of a T5X checkpoint's parameters, read without
+  loading weights."""
+  return _flatten(_checkpoint_tree(path, arrays=False)["target"])
+
+
+def checkpoint_params(path: str) -> dict:
+  """A T5X checkpoint's parameters (the nested `target` tree of numpy arrays)."""
+  return _checkpoint_tree(path, arrays=True)["target"]
 
 
 def checkpoint_embedding_rows(path: str) -> int:

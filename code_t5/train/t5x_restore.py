@@ -89,9 +89,19 @@ def checkpoint_and_config(path: str) -> tuple[str, str]:
   return checkpoint, config
 
 
-def without_train_script(config: str) -> str:
+LORA_RUN = "train_script.train.model = @lora.adapt()"
+
+
+def without_train_script(config: str, adapters: bool = False) -> str:
   """A T5X config.gin without the bindings of t5x.train's `__main__` (not ours to import), so
-  the model it describes can be rebuilt outside the trainer."""
+  the model it describes can be rebuilt outside the trainer. A LoRA run's config (the model
+  it rebuilds would silently lack the adapters) is a UsageError unless `adapters`."""
+  if LORA_RUN in config and not adapters:
+    from code_t5 import errors  # pylint: disable=g-import-not-at-top
+    raise errors.UsageError(
+        "the checkpoint is a LoRA run's (runs/finetune_lora.gin): merge its adapters into a "
+        "standard checkpoint first (code-t5-merge-lora --checkpoint=DIR --output_dir=OUT) and "
+        "use OUT.")
   kept, skipping = [], False
   for line in config.splitlines():
     if line.startswith(("train_script.", "import __main__")):
