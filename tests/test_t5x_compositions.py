@@ -1,5 +1,5 @@
 """Every runs/*.gin with every task file whose features its model can take, for 1-2 steps
-(finetune: one task file per model family, as pretrain already composes them all).
+(finetune and finetune_lora: one task file per model family, as pretrain composes them all).
 
 One tiny model per (run, task) pair: the encoder-decoder where the task has inputs and targets,
 the decoder-only model for `lm` tasks, the dual encoder for `*_query_code`. Each other model
@@ -164,6 +164,8 @@ RUNS = {  # run file -> (entry, bindings given the model dir / checkpoint)
     "pretrain": ("train", lambda d, c: TRAIN + ["TRAIN_STEPS = 1", f"MODEL_DIR = '{d}'"]),
     "finetune": ("train", lambda d, c: TRAIN + ["TRAIN_STEPS = 2", f"MODEL_DIR = '{d}'",
                                                  f"INITIAL_CHECKPOINT_PATH = '{c}'"]),
+    "finetune_lora": ("train", lambda d, c: TRAIN + ["TRAIN_STEPS = 2", f"MODEL_DIR = '{d}'",
+                                                      f"INITIAL_CHECKPOINT_PATH = '{c}'"]),
     "eval": ("eval", lambda d, c: ["utils.DatasetConfig.batch_size = 8",
                                    f"CHECKPOINT_PATH = '{c}'", f"EVAL_OUTPUT_DIR = '{d}'"]),
     "infer": ("infer", lambda d, c: ["utils.DatasetConfig.batch_size = 8",
@@ -176,12 +178,13 @@ RUNS = {  # run file -> (entry, bindings given the model dir / checkpoint)
 def _pairs(run: str) -> list[tuple[str, str]]:
   """(family, task) of every valid pair of `run`: the first model family that can run it.
 
-  finetune is pretrain plus a restored checkpoint: pretrain composes every task file, so
-  finetune takes one task per family (what the restore depends on), which keeps CI's time."""
+  finetune(_lora) is pretrain plus a restored checkpoint (and adapters): pretrain composes
+  every task file, so these take one task per family (what the restore and the adapters depend
+  on), which keeps CI's time."""
   pairs = []
   for task in TASK_FILES:
     families = [f for f in MODELS if can_run(run, f, task)]
-    if families and not (run == "finetune" and families[0] in dict(pairs)):
+    if families and not (run.startswith("finetune") and families[0] in dict(pairs)):
       pairs.append((families[0], task))
   return pairs
 

@@ -135,6 +135,33 @@ def test_model_trains_sharded_as_the_mesh_says_and_matches_one_device(
   assert loss == pytest.approx(reference, rel=LOSS_RTOL), (loss, reference)
 
 
+def test_lora_adapters_are_sharded_as_their_kernels(data, one_device, tmp_path):
+  """runs/finetune_lora.gin on gpu_8 (4 data x 2 model): A follows its kernel's input axis and
+  B its output axis (the rank axis is replicated), so no adapter needs a gather its kernel
+  does not."""
+  base_dir, _ = one_device("t5_1_1_tiny")
+  probe_gin = tmp_path / "probe.gin"
+  probe_gin.write_text(PROBE_GIN)
+  probe = tmp_path / "probe.json"
+  task, batch = MODELS["t5_1_1_tiny"]
+  _run("t5x.train", _env(data, 8, str(probe)), f"--gin_file={GIN}/models/t5_1_1_tiny.gin",
+       f"--gin_file={GIN}/runs/finetune_lora.gin", f"--gin_file={GIN}/mesh/gpu_8.gin",
+       f"--gin_file={GIN}/tasks/{task}.gin", f"--gin_file={probe_gin}",
+       f"--gin.MODEL_DIR='{tmp_path / 'm'}'", f"--gin.TRAIN_STEPS={STEPS + 2}",
+       f"--gin.INITIAL_CHECKPOINT_PATH='{base_dir}/checkpoint_{STEPS}'",
+       f"--gin.BATCH_SIZE={batch}", "--gin.train.eval_period=2",
+       "--gin.train.train_eval_dataset_cfg=None", "--gin.train.infer_eval_dataset_cfg=None",
+       "--gin.LORA_TARGETS='.*(attention/query|mlp/wo)'")
+  params = json.loads(probe.read_text())["params"]
+  query, wo = "encoder/layers_0/attention/query/kernel", "decoder/layers_0/mlp/wo/kernel"
+  expected = {query: [None, "model"], query + "_lora_a": [None, None],
+              query + "_lora_b": [None, "model"],
+              wo + "_lora_a": ["model", None], wo + "_lora_b": [None, None]}
+  assert {k: params[k]["spec"] for k in expected} == expected, params
+  assert params[query + "_lora_b"]["shard_shape"] == [8, 32]  # (rank, 64 / 2 model shards)
+  assert params[wo + "_lora_a"]["shard_shape"] == [64, 8]  # (128 / 2, rank)
+
+
 def test_dual_encoder_trains_data_parallel_and_matches_one_device(data, one_device, tmp_path):
   probe_gin = tmp_path / "probe.gin"
   probe_gin.write_text(PROBE_GIN)

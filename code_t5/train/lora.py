@@ -20,7 +20,9 @@ from code_t5 import errors
 errors.one_line_in_t5x()
 
 ADAPTER_SUFFIXES = ("_lora_a", "_lora_b")
-RANK_AXIS = "lora_rank"  # the logical axis of the adapters' rank: replicated, not factored
+# The logical axis of the adapters' rank: replicated on every mesh, not factored by Adafactor
+# (which factors no dimension under 128 anyway).
+RANK_AXIS = "lora_rank"
 
 
 def is_adapter(path: str) -> bool:
@@ -51,8 +53,11 @@ def adapt(model: Any, rank: int = 8, alpha: float = 16.0, dropout: float = 0.0,
   adapted.__class__ = _adapted_class(type(model))
   adapted.lora_settings = {"rank": rank, "alpha": float(alpha), "dropout": float(dropout),
                            "targets": targets}
+  # Every entry point T5X applies the module with (decoding calls encode/decode directly).
+  methods = [m for m in ("__call__", "encode", "decode", "embed") if hasattr(model.module, m)]
   adapted.module = qwix.apply_lora_to_model(model.module, qwix.LoraProvider([qwix.LoraRule(
-      module_path=targets, rank=rank, alpha=float(alpha), dropout=float(dropout))]))
+      module_path=targets, rank=rank, alpha=float(alpha), dropout=float(dropout))]),
+                                            methods=methods)
   adapters = traverse_util.ModelParamTraversal(lambda path, _: is_adapter(path))
   adapted.optimizer_def = optimizers.MultiOptimizer(
       [(adapters, _for_adapters(model.optimizer_def))])
