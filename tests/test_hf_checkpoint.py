@@ -340,3 +340,53 @@ def test_converted_checkpoint_fine_tunes_on_an_hf_task_with_t5x(tmp_path, tokeni
   assert abs(losses[0] - hf_loss) < 1e-3 * hf_loss
   assert abs(hf_loss - np.log(EMBEDDING_ROWS)) > 1.0
   assert losses[2] != losses[0]  # and the two steps trained them
+
+
+def test_seed_002_chain_lora_on_a_converted_checkpoint_merged_rewrites_conala_mined(
+    tmp_path, tokenizer_dir):
+  """Seed 002 at CPU scale: convert a (random, tiny, CodeT5-shaped) HF checkpoint, fine-tune
+  LoRA adapters on conala_rewrite_intent_hf, merge them, and rewrite conala-mined with the
+  merged checkpoint: every mined pair once. The unmerged checkpoint is refused there."""
+  import subprocess
+  import sys
+
+  from conftest import REPO_ROOT, run_command
+  import conala_fixtures
+  config = _hf_config("t5_1_0")
+  hf_dir, out = str(tmp_path / "codet5-tiny"), str(tmp_path / "converted")
+  _write_hf_model(hf_dir, config, _hf_tensors(config, seed=2), tokenizer_dir, "safetensors")
+  converted = run_command("convert-hf-t5", f"--model_dir={hf_dir}", f"--output_dir={out}")
+  assert converted.returncode == 0, converted.stderr[-3000:]
+  env = {"CODE_T5_DATA_DIR": str(tmp_path / "data"),
+         hf_vocabulary.ENV_VAR: os.path.join(out, "tokenizer")}
+  corpus = conala_fixtures.write_corpus(str(tmp_path / "corpus"), num_mined=12)
+  exported = run_command("export-conala", f"--from_disk={corpus}", env=env)
+  assert exported.returncode == 0, exported.stderr[-3000:]
+  gin_dir = "code_t5/gin_configs/t5x"
+  lora_dir = str(tmp_path / "lora")
+  train = subprocess.run(
+      [sys.executable, "-m", "t5x.train", f"--gin_file={out}/model.gin",
+       f"--gin_file={gin_dir}/runs/finetune_lora.gin", f"--gin_file={gin_dir}/mesh/cpu.gin",
+       f"--gin_file={gin_dir}/tasks/conala_rewrite_intent.gin",
+       "--gin.MIXTURE_OR_TASK_NAME='conala_rewrite_intent_hf'",
+       f"--gin.INITIAL_CHECKPOINT_PATH='{out}/checkpoint_0'", "--gin.TRAIN_STEPS=4",
+       f"--gin.MODEL_DIR='{lora_dir}'", "--gin.BATCH_SIZE=2", "--gin.train.eval_period=4",
+       "--gin.utils.SaveCheckpointConfig.period=4", "--gin.EVAL_STEPS=1",
+       "--gin.train.infer_eval_dataset_cfg=None"],
+      capture_output=True, text=True, cwd=REPO_ROOT, env={**os.environ, **env}, timeout=600)
+  assert train.returncode == 0, train.stderr[-4000:]
+  merged = str(tmp_path / "merged")
+  result = run_command("merge-lora", f"--checkpoint={lora_dir}", f"--output_dir={merged}",
+                       env=env)
+  assert result.returncode == 0, result.stderr[-3000:]
+  rewrite = ["rewrite-conala-mined", f"--model_gin={out}/model.gin", "--batch_size=4",
+             "--inputs_length=64", "--targets_length=8"]
+  refused = run_command(*rewrite, f"--checkpoint={lora_dir}/checkpoint_4",
+                        f"--out={tmp_path / 'refused.jsonl'}", env=env)
+  assert refused.returncode != 0 and "merge them" in refused.stderr, refused.stderr[-2000:]
+  done = run_command(*rewrite, f"--checkpoint={merged}/checkpoint_4",
+                     f"--out={tmp_path / 'rewritten.jsonl'}", env=env)
+  assert done.returncode == 0, done.stderr[-3000:]
+  rows = [json.loads(x) for x in (tmp_path / "rewritten.jsonl").read_text().splitlines()]
+  assert len(rows) == 12 and len({r["id"] for r in rows}) == 12
+  assert all(isinstance(r["rewritten_intent"], str) for r in rows)

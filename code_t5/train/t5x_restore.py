@@ -61,6 +61,15 @@ def restore(model: Any, checkpoint: str, input_shapes: Mapping[str, tuple],
   """Restores `checkpoint` (a checkpoint_<step> folder) into `model`'s parameters, on one
   partition, in float32; FileNotFoundError when there is no T5X checkpoint there."""
   from t5x import partitioning, utils  # pylint: disable=g-import-not-at-top  (T5X is optional)
+  from code_t5.train import checkpoint_checks  # pylint: disable=g-import-not-at-top
+  if os.path.isdir(checkpoint) and any(
+      name.endswith(("_lora_a", "_lora_b")) for name in checkpoint_checks.checkpoint_shapes(
+          checkpoint)) and not hasattr(model, "lora_settings"):
+    # Restoring by name would silently leave the adapters out.
+    from code_t5 import errors  # pylint: disable=g-import-not-at-top
+    raise errors.UsageError(
+        f"{checkpoint}: a LoRA run's checkpoint (it holds adapters): merge them into a "
+        "standard checkpoint first (code-t5-merge-lora --checkpoint=DIR --output_dir=OUT).")
   partitioner = partitioning.PjitPartitioner(num_partitions=1)
   initializer = utils.TrainStateInitializer(
       optimizer_def=None, init_fn=model.get_initial_variables, input_shapes=input_shapes,
