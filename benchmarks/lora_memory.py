@@ -81,12 +81,13 @@ def _train(data_dir: str, flags: list[str]) -> tuple[float, float]:
 def measure(model_file: str, steps: int, root: str) -> dict:
   from code_t5.train import checkpoint_files  # pylint: disable=g-import-not-at-top
   data_dir = paths.data_dir()
-  common_flags = [f"--gin_file={GIN}/models/{model_file}.gin", f"--gin_file={GIN}/mesh/cpu.gin",
-                  f"--gin_file={GIN}/tasks/flcc_dev_python_full_line.gin", "--gin.BATCH_SIZE=8",
-                  "--gin.train.train_eval_dataset_cfg=None",
-                  "--gin.train.infer_eval_dataset_cfg=None"]
+  def flags(run: str) -> list[str]:  # model, run, mesh, task: the run file sets the task REQUIRED
+    return [f"--gin_file={GIN}/models/{model_file}.gin", f"--gin_file={GIN}/runs/{run}.gin",
+            f"--gin_file={GIN}/mesh/cpu.gin",
+            f"--gin_file={GIN}/tasks/flcc_dev_python_full_line.gin", "--gin.BATCH_SIZE=8",
+            "--gin.train.train_eval_dataset_cfg=None", "--gin.train.infer_eval_dataset_cfg=None"]
   base_dir = os.path.join(root, f"{model_file}_base")
-  _train(data_dir, [*common_flags, f"--gin_file={GIN}/runs/pretrain.gin",
+  _train(data_dir, [*flags("pretrain"),
                     f"--gin.MODEL_DIR='{base_dir}'", "--gin.TRAIN_STEPS=1",
                     "--gin.train.eval_period=1", "--gin.utils.SaveCheckpointConfig.period=1"])
   out = {}
@@ -94,7 +95,7 @@ def measure(model_file: str, steps: int, root: str) -> dict:
   for mode, run in (("full", "finetune"), ("lora", "finetune_lora")):
     model_dir = os.path.join(root, f"{model_file}_{mode}")
     peak, _ = _train(data_dir, [
-        *common_flags, f"--gin_file={GIN}/runs/{run}.gin", f"--gin.MODEL_DIR='{model_dir}'",
+        *flags(run), f"--gin.MODEL_DIR='{model_dir}'",
         f"--gin.INITIAL_CHECKPOINT_PATH='{base_dir}/checkpoint_1'",
         f"--gin.TRAIN_STEPS={1 + 2 * half}", f"--gin.train.eval_period={half}",
         f"--gin.utils.SaveCheckpointConfig.period={half}",
