@@ -77,7 +77,8 @@ setuptools.setup(
             "fiddle>=0.2.5", "jaxtyping", "cached_property", "chex", "clu", "optax",
             "orbax-checkpoint>=0.5", "tensorstore>=0.1.20", "tensorboard",
             "tensorflow-serving-api",  # t5x.export (runs/export_lm.gin)
-            "qwix>=0.1.8",  # LoRA adapters (runs/finetune_lora.gin, code_t5/train/lora.py)
+            # LoRA adapters (runs/finetune_lora.gin); lora.py patches one private qwix helper.
+            "qwix>=0.1.8,<0.2",
         ],
     },
 )
