@@ -26,7 +26,10 @@ from code_t5.data import task_configs
 LENGTHS = {"span_corruption": {"inputs": 512, "targets": 114},
            "prefix_lm": {"inputs": 512, "targets": 512},
            "lm": {"targets": 1024},
-           "full_line": {"inputs": 1024, "targets": 128}}
+           "full_line": {"inputs": 1024, "targets": 128},
+           "fim": {"targets": 1024},
+           "ul2_r": {"inputs": 512, "targets": 512}, "ul2_x": {"inputs": 512, "targets": 512},
+           "ul2_s": {"inputs": 512, "targets": 512}}
 BATCH = 32
 
 
@@ -55,7 +58,7 @@ def task_throughput(objective: str, split: str) -> tuple[int, float]:
   """Non-padding tokens out of the packed feature converter, and the seconds it took."""
   task = seqio.get_mixture_or_task(task_configs.flcc_task_name("python", objective, dev=True))
   lengths = LENGTHS[objective]
-  converter = (seqio.DecoderFeatureConverter(pack=True) if objective == "lm"
+  converter = (seqio.DecoderFeatureConverter(pack=True) if objective in task_configs.DECODER_ONLY
                else seqio.EncDecFeatureConverter(pack=True))
 
   def run():

@@ -5,6 +5,8 @@ vocabulary suffix as the tasks (`[_spm]` below stands for `_spm`, `_t5` and `_hf
 - `flcc[_dev]_<language>_lm_fim[_spm]`: the `lm` and `fim` tasks of one language, half each
   (the decoder-only FIM recipe: a quarter of its examples reordered; the `fim` task alone
   reorders half, StarCoder's share);
+- `flcc[_dev]_<language>_ul2[_spm]`: UL2's R, X and S denoisers (`_ul2_r`, `_ul2_x`,
+  `_ul2_s`, data/ul2.py) of one language, a third each;
 - `code_and_text[_dev]_span_corruption[_spm]`: wikitext plus those FLCC languages;
 - `csn_all_{code_to_docstring,docstring_to_code,query_code}[_spm]`: every CodeSearchNet
   language;
@@ -20,6 +22,7 @@ import seqio
 
 from code_t5 import tasks  # noqa: F401  (registers the tasks mixed here)
 from code_t5.data import task_configs
+from code_t5.data import ul2
 from code_t5.data import vocabularies
 
 
@@ -98,6 +101,8 @@ def register() -> None:
       for s in task_configs.FLCC_LANGUAGES:
         _add(task_configs.flcc_task_name(s, "lm_fim", dev, suffix),
              [task_configs.flcc_task_name(s, objective, dev, suffix) for objective in ("lm", "fim")])
+        _add(task_configs.flcc_task_name(s, "ul2", dev, suffix),
+             [task_configs.flcc_task_name(s, f"ul2_{p}", dev, suffix) for p in ul2.MODE_TOKENS])
       _add(f"code_and_text_{prefix}span_corruption{suffix}",
            [f"wikitext_span_corruption{suffix}"] +
            [task_configs.flcc_task_name(s, "span_corruption", dev, suffix)

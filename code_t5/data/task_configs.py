@@ -25,6 +25,7 @@ from code_t5.data import fim
 from code_t5.data import metrics
 from code_t5.data import preprocessors
 from code_t5.data import sources
+from code_t5.data import ul2
 from code_t5.data.t5_compat import t5_preprocessors
 
 
@@ -72,6 +73,9 @@ FLCC_OBJECTIVES = {
     "full_line": [seqio.CacheDatasetPlaceholder(), preprocessors.full_line,
                   seqio.preprocessors.tokenize, preprocessors.trim_inputs_left,
                   seqio.preprocessors.append_eos_after_trim],
+    # UL2's denoisers (data/ul2.py), one task each; mixtures.py mixes them as `..._ul2`.
+    **{f"ul2_{p}": ul2.chain(p, _TOKENIZE_TEXT, preprocessors.require_sentinels)
+       for p in ul2.MODE_TOKENS},
 }
 # prefix_lm: how close the predicted continuation is (its targets are rebuilt after the objective).
 # full_line: CodeXGLUE's line-level metrics, then ours (raw strings, unrounded) beside them.
