@@ -240,25 +240,12 @@ def _check_shapes(params: dict, expected: dict, prefix: str = "") -> None:
 def write_t5x_checkpoint(params: dict, arch: Architecture, output_dir: str,
                          save_dtype: str = "float32") -> str:
   """Saves `params` as step 0 with t5x.checkpoints.Checkpointer; returns the checkpoint dir."""
-  import jax  # pylint: disable=g-import-not-at-top
-  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-  from flax.core import freeze, unfreeze  # pylint: disable=g-import-not-at-top
-  from t5x import checkpoints, partitioning  # pylint: disable=g-import-not-at-top
-  from t5x import train_state as train_state_lib  # pylint: disable=g-import-not-at-top
+  from flax.core import unfreeze  # pylint: disable=g-import-not-at-top
+  from code_t5.train import t5x_save  # pylint: disable=g-import-not-at-top
   model = _model(arch)
-  shapes = {"encoder_input_tokens": (1, 1), "decoder_input_tokens": (1, 1)}
-  variables = jax.eval_shape(
-      lambda rng: model.get_initial_variables(rng=rng, input_shapes=shapes),
-      jax.random.PRNGKey(0))
+  variables = t5x_save.initial_variables(model)
   _check_shapes(params, unfreeze(variables["params"]))
-  variables = dict(unfreeze(variables))
-  variables["params"] = jax.tree_util.tree_map(jnp.asarray, params)
-  state = train_state_lib.FlaxOptimTrainState.create(model.optimizer_def, freeze(variables))
-  checkpointer = checkpoints.Checkpointer(
-      state, partitioning.PjitPartitioner(num_partitions=1), output_dir,
-      save_dtype=jnp.dtype(save_dtype))
-  checkpointer.save(state)
-  return os.path.join(output_dir, "checkpoint_0")
+  return t5x_save.save_params(model, variables, params, output_dir, save_dtype=save_dtype)
 
 
 def model_gin(arch: Architecture, tokenizer_dir: str, source: str) -> str:

@@ -207,13 +207,8 @@ def merge(checkpoint_path: str, output_dir: str) -> dict:
   converted one), and OUTPUT_DIR/config.gin, which t5x.eval/infer, the server and the CoNaLa
   rewrite load unchanged. Returns what it did."""
   import os  # pylint: disable=g-import-not-at-top
-  import jax  # pylint: disable=g-import-not-at-top
-  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-  from flax.core import freeze, unfreeze  # pylint: disable=g-import-not-at-top
-  from t5x import checkpoints, partitioning  # pylint: disable=g-import-not-at-top
-  from t5x import train_state as train_state_lib  # pylint: disable=g-import-not-at-top
   from code_t5 import atomic_files  # pylint: disable=g-import-not-at-top
-  from code_t5.train import checkpoint_checks, t5x_restore  # pylint: disable=g-import-not-at-top
+  from code_t5.train import checkpoint_checks, t5x_restore, t5x_save  # pylint: disable=g-import-not-at-top
   checkpoint, config_path = t5x_restore.checkpoint_and_config(checkpoint_path)
   with open(config_path) as f:
     config = f.read()
@@ -228,25 +223,18 @@ def merge(checkpoint_path: str, output_dir: str) -> dict:
   merged = merged_params(params, settings["alpha"], settings["rank"])
   model = t5x_restore.build_model(gin_text=t5x_restore.without_train_script(config,
                                                                             adapters=True))
-  features = model.FEATURE_CONVERTER_CLS.MODEL_FEATURES
-  variables = jax.eval_shape(lambda: model.get_initial_variables(
-      jax.random.PRNGKey(0), {f: (1, 8) for f in features}, {f: jnp.int32 for f in features}))
+  variables = t5x_save.initial_variables(model)
   want = checkpoint_checks._flatten(dict(variables["params"]))  # pylint: disable=protected-access
   have = checkpoint_checks._flatten(merged)  # pylint: disable=protected-access
   if want != have:
     wrong = sorted(set(want.items()) ^ set(have.items()))[:3]
     raise errors.UsageError(f"{checkpoint}: merged params do not fit the model of "
                             f"{config_path} (e.g. {wrong}): adapters of another model.")
-  variables = dict(unfreeze(variables))
-  variables["params"] = jax.tree_util.tree_map(jnp.asarray, merged)
-  state = train_state_lib.FlaxOptimTrainState.create(model.optimizer_def, freeze(variables))
   step = int(os.path.basename(os.path.normpath(checkpoint)).split("_")[-1])
-  state = state.replace_step(jnp.asarray(step, jnp.int32))
-  checkpoints.Checkpointer(state, partitioning.PjitPartitioner(num_partitions=1),
-                           output_dir).save(state)
+  written = t5x_save.save_params(model, variables, merged, output_dir, step=step)
   atomic_files.write_bytes(os.path.join(output_dir, "config.gin"),
                            without_adapters(config).encode("utf-8"))
-  return {"checkpoint": os.path.join(output_dir, f"checkpoint_{step}"), "settings": settings,
+  return {"checkpoint": written, "settings": settings,
           "adapted_kernels": len(adapters_of(params)) // 2}
 
 
