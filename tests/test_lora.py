@@ -99,7 +99,7 @@ def _logits(path: str, params: dict, adapted: bool):
   model = t5x_restore.build_model(gin_text=t5x_restore.without_train_script(
       config, adapters=adapted))
   if adapted:
-    model = lora.adapt(model, **{k: v for k, v in lora.settings_of(config).items()})
+    model = lora.adapt(model, **lora.settings_of(config))
   tokens = jnp.asarray(np.random.default_rng(0).integers(3, 200, (2, 16)), jnp.int32)
   return np.asarray(jax.jit(lambda p: model.module.apply(
       {"params": traverse_util.unflatten_dict(p, sep="/")}, tokens, tokens, tokens,

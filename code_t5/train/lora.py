@@ -142,6 +142,7 @@ def with_adapter_axes(variables: Mapping, targets: str) -> Any:
   from flax import traverse_util  # pylint: disable=g-import-not-at-top
   from flax.core import freeze, unfreeze  # pylint: disable=g-import-not-at-top
   from flax.linen import partitioning  # pylint: disable=g-import-not-at-top
+  frozen = not isinstance(variables, dict)  # given back as it came
   variables = unfreeze(variables)
   params = traverse_util.flatten_dict(variables["params"], sep="/")
   adapters = [p for p in params if is_adapter(p)]
@@ -159,7 +160,7 @@ def with_adapter_axes(variables: Mapping, targets: str) -> Any:
     names = (base.names[0], RANK_AXIS) if suffix == "_lora_a" else (RANK_AXIS, base.names[-1])
     axes[path + "_axes"] = partitioning.AxisMetadata(names=names)
   variables["params_axes"] = traverse_util.unflatten_dict(axes, sep="/")
-  return freeze(variables) if not isinstance(variables, dict) else variables
+  return freeze(variables) if frozen else variables
 
 
 def merged_params(params: Mapping, alpha: float, rank: int) -> dict:

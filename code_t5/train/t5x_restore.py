@@ -61,10 +61,9 @@ def restore(model: Any, checkpoint: str, input_shapes: Mapping[str, tuple],
   """Restores `checkpoint` (a checkpoint_<step> folder) into `model`'s parameters, on one
   partition, in float32; FileNotFoundError when there is no T5X checkpoint there."""
   from t5x import partitioning, utils  # pylint: disable=g-import-not-at-top  (T5X is optional)
-  from code_t5.train import checkpoint_checks  # pylint: disable=g-import-not-at-top
-  if os.path.isdir(checkpoint) and any(
-      name.endswith(("_lora_a", "_lora_b")) for name in checkpoint_checks.checkpoint_shapes(
-          checkpoint)) and not hasattr(model, "lora_settings"):
+  from code_t5.train import checkpoint_checks, lora  # pylint: disable=g-import-not-at-top
+  if os.path.isdir(checkpoint) and not hasattr(model, "lora_settings") and any(
+      map(lora.is_adapter, checkpoint_checks.checkpoint_shapes(checkpoint))):
     # Restoring by name would silently leave the adapters out.
     from code_t5 import errors  # pylint: disable=g-import-not-at-top
     raise errors.UsageError(
