@@ -56,7 +56,8 @@ setuptools.setup(
             "prepare_flcc", "make_dev_dataset", "export_wikitext", "export_conala",
             "export_codesearchnet", "train_vocab", "show_task", "score_full_line",
             "rewrite_conala_mined", "eval_autocomplete", "eval_code_search",
-            "convert_hf_t5", "export_split", "sample_data", "eval_humaneval", "merge_lora")] + [
+            "convert_hf_t5", "export_split", "sample_data", "eval_humaneval", "merge_lora",
+            "sweep")] + [
         "code-t5-quickstart=code_t5.quickstart:main",
         "code-t5-train-lm=code_t5.train.launcher:main",
         "code-t5-mtf=code_t5.train.mesh_tf:main",
