@@ -1,29 +1,30 @@
-"""Autocomplete quality: the CPU recipe's model against the n-gram baseline and a constant server,
-replayed on the same held-out files of the dev dataset in one run.
+"""Autocomplete quality: the CPU recipe's model alone, the hybrid of it and the word n-gram, the
+n-gram and a constant server, replayed on the same held-out files in one run.
 
   code-t5-make-dev-dataset && code-t5-train-vocab    # once
-  python benchmarks/autocomplete.py --model_dir=/tmp/autocomplete [--files=12 --max_words=200]
+  python benchmarks/autocomplete.py --model_dir=/tmp/autocomplete [--train] [--files=10]
 
-Trains code_t5/gin_configs/t5x/autocomplete_cpu.gin into --model_dir unless it already holds a
-checkpoint (then that run is loaded), serves it with `--model=t5x:DIR` (beam search, stopping at
-the end of the line) and the word n-gram built from the dev dataset's train split with
-`--model=ngram:DIR`, each behind `code-t5-serve`, and replays the test
-split's files against both with code-t5-eval-autocomplete (the strict protocol). A server
-that ignores its input is replayed on the same files, in process. Writes results/autocomplete.json
-and the table between the autocomplete markers of benchmarks/README.md.
+Loads the T5X run in --model_dir (or trains code_t5/gin_configs/t5x/autocomplete_cpu.gin there
+with --train) and the word n-gram built from the dev dataset's train split, the completers that
+`code-t5-serve --model=t5x:DIR`, `--model=ngram:DIR` and `--model=hybrid:...` serve, in this
+process (each query's model work is done once and shared by the model-alone and hybrid rows).
+The hybrid's weight is fit on validation-split files, then the test split and a second tree
+(an installed package the dev dataset does not hold) are replayed with the strict protocol.
+Writes results/autocomplete.json and the table between the autocomplete markers of
+benchmarks/README.md.
 """
 import argparse
 import glob
-import json
+import importlib.util
 import os
 import subprocess
 import sys
-import tempfile
 import time
+
+import tqdm
 
 import common  # benchmarks/common.py: run as `python benchmarks/<name>.py`
 from code_t5 import paths
-from code_t5.autocomplete import client
 from code_t5.autocomplete import replay
 from code_t5.corpora import split_files
 from code_t5.train import checkpoint_files
@@ -80,44 +81,67 @@ def learning_curve(model_dir: str) -> list[dict]:
   return [{"step": step, **values} for step, values in sorted(curve.items())]
 
 
-def replay_server(model: str, files_dir: str, args) -> dict:
-  """Starts the server for `model`, replays the files with eval_autocomplete.py, stops it."""
-  with client.running_server(model, seconds=600, cwd=ROOT) as (url, _):
-    start = time.time()
-    out = subprocess.run(
-        [sys.executable, "code-t5-eval-autocomplete", url, files_dir,
-         f"--files={args.files}", f"--max_words={args.max_words}", f"--k={args.k}",
-         f"--seed={args.seed}"], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
-  report = json.loads(out)
-  report["replay_seconds"] = round(time.time() - start, 1)
-  return report
-
-
-def replay_constant(files_dir: str, args) -> dict:
-  """The constant server, on the files eval_autocomplete.py picks (same seed, same sample)."""
+def sample(files: list[tuple[str, str]], n: int, seed: int) -> list[tuple[str, str]]:
+  """`n` of the (name, text) files, picked by `seed` (all when there are fewer)."""
   import random  # pylint: disable=g-import-not-at-top
-  all_paths = sorted(glob.glob(os.path.join(files_dir, "**", "*.py"), recursive=True))
-  picked = random.Random(args.seed).sample(all_paths, min(args.files, len(all_paths)))
-
-  def files():
-    for path in picked:
-      with open(path, encoding="utf-8", errors="replace") as f:
-        yield path, f.read()
-
-  return replay.replay(lambda text: CONSTANT, files(), max_words=args.max_words)
+  return random.Random(seed).sample(files, min(n, len(files)))
 
 
-def row(name: str, report: dict) -> dict:
-  after, cut = report["after_header"], report["task_cut"]
-  return {"model": name, "queries": report["queries"],
+def tree_files(root: str) -> list[tuple[str, str]]:
+  """(path, text) of the Python files under `root` (sorted), read as the n-gram reads files."""
+  found = []
+  for path in sorted(glob.glob(os.path.join(root, "**", "*.py"), recursive=True)):
+    with open(path, encoding="utf-8", errors="replace") as f:
+      text = f.read()
+    if text.strip():
+      found.append((path, text))
+  return found
+
+
+class Cached:
+  """Each query's model work done once: the model's own lines (beam search) and the hybrid's
+  scored candidates, shared by the model-alone and hybrid rows and by the weight fit."""
+
+  def __init__(self, hybrid_completer, k: int):
+    self.hybrid, self.k = hybrid_completer, k
+    self._lines: dict[str, list[str]] = {}
+    self._candidates: dict[str, list] = {}
+
+  def model_lines(self, text: str) -> list[str]:
+    if text not in self._lines:
+      self._lines[text] = self.hybrid.model.complete(text, k=self.k)
+    return self._lines[text]
+
+  def candidates(self, text: str) -> list:
+    if text not in self._candidates:
+      self._candidates[text] = self.hybrid.candidates(text, self.k,
+                                                      model_lines=self.model_lines(text))
+    return self._candidates[text]
+
+
+def fit(cached: Cached, files, max_words: int) -> tuple[float, list[dict]]:
+  """The interpolation weight fit on `files` (the validation split), with its grid."""
+  from code_t5.autocomplete import hybrid  # pylint: disable=g-import-not-at-top
+  queries = [q for _, text in files for q in replay.strict_queries(text, max_words)]
+  candidates = [cached.candidates(q.prefix[-16384:]) for q in tqdm.tqdm(
+      queries, desc="fitting the hybrid's weight (validation)", unit="query")]
+  return hybrid.fit_weight(queries, candidates)
+
+
+def replay_all(completers_by_row: dict, files, max_words: int) -> dict:
+  """The strict replay of `files` against each row's completer (text -> suggestions)."""
+  reports = {}
+  for name, complete in completers_by_row.items():
+    reports[name] = replay.replay(complete, tqdm.tqdm(files, desc=name, unit="file"),
+                                  max_words=max_words)
+  return reports
+
+
+def row(held_out: str, name: str, report: dict) -> dict:
+  return {"held-out files": held_out, "model": name, "queries": report["queries"],
           "exact next word": round(report["exact_next_word"], 3),
           "EM": round(report["full_line_exact_match"], 1),
           "edit sim": round(report["full_line_edit_similarity"], 1),
-          "after header: exact next word": round(after["exact_next_word"], 3),
-          "after header: EM": round(after["full_line_exact_match"], 1),
-          "after header: edit sim": round(after["full_line_edit_similarity"], 1),
-          "task cut: EM / edit sim": f"{cut['full_line_exact_match']:.1f} / "
-                                     f"{cut['full_line_edit_similarity']:.1f}",
           "lenient accuracy (seed's)": round(report["accuracy"], 3)}
 
 
@@ -127,52 +151,77 @@ def markdown(rows: list[dict], extra: dict) -> str:
   lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
   curve = ", ".join(f"{p['step']}: {p.get('loss_per_all_target_tokens')}"
                     for p in extra["learning_curve"])
+  grid = ", ".join(f"{r['weight']}: {r['exact_next_word']:.3f} / "
+                   f"{r['full_line_exact_match']:.1f}" for r in extra["fit"])
   return "\n".join([
       BEGIN,
       f"`python benchmarks/autocomplete.py {extra['command']}` ({extra['date']}, "
-      f"{extra['machine']['cpus']} CPUs): {extra['files']} files of the dev dataset's test split "
-      f"(seed {extra['seed']}, at most {extra['max_words']} words each, k = {extra['k']}); the "
-      "n-gram built from the train split's files. Strict protocol (README.md, 'Replay'): EM and "
-      "edit similarity are CodeXGLUE's line-level metrics (0-100).",
+      f"{extra['machine']['cpus']} CPUs): per held-out set, {extra['files']} files (seed "
+      f"{extra['seed']}, at most {extra['max_words']} words each, k = {extra['k']}): the dev "
+      "dataset's test split, and a tree neither the model nor the n-gram trained on "
+      f"(`{extra['second_tree']}`). The n-gram is built from the train split's files. Strict "
+      "protocol (README.md, 'Replay'): EM and edit similarity are CodeXGLUE's line-level "
+      "metrics (0-100) on the top suggestion.",
       "", *lines, "",
-      f"Model: `{GIN}` ({extra['train']}); validation loss per token by step: {curve}.",
+      f"Model: `{extra['gin_file']}` ({extra['train']}); validation loss per token by step: "
+      f"{curve}.",
+      f"Hybrid: `--model=hybrid:ngram:DIR,t5x:DIR,weight={extra['weight']}`, the n-gram's "
+      f"share fit on {extra['fit_queries']} queries of {extra['files']} validation-split files "
+      f"(weight: exact next word / EM there): {grid}.",
       END])
 
 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  add_recipe_flags(parser, GIN, "46 min")
-  parser.add_argument("--files", type=int, default=12)
-  parser.add_argument("--max_words", type=int, default=200)
+  add_recipe_flags(parser, GIN, "90 min")
+  parser.add_argument("--gin_file", default=GIN, help="the recipe --train runs")
+  parser.add_argument("--files", type=int, default=10, help="files per held-out set")
+  parser.add_argument("--max_words", type=int, default=150)
   parser.add_argument("--k", type=int, default=4)
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--second_tree", help="a second held-out tree of Python files (default: "
+                      "the installed `optax` package, which the dev dataset does not hold)")
   common.add_output_flags(parser)
   args = parser.parse_args()
+  # pylint: disable=g-import-not-at-top  (JAX and T5X only for a run)
+  from code_t5.autocomplete import completers, hybrid
+  from code_t5.autocomplete import t5x_completer
   model_dir = os.path.abspath(args.model_dir)
-  trained = loaded_or_trained(parser, args, GIN, "46 min")
-  work = tempfile.mkdtemp(prefix="autocomplete_bench_")
-  held_out, ngram_dir = os.path.join(work, "test"), os.path.join(work, "train")
+  trained = loaded_or_trained(parser, args, args.gin_file, "90 min")
+  second_tree = args.second_tree or os.path.dirname(importlib.util.find_spec("optax").origin)
   prepared = paths.flcc_dir(dev=True)
-  split_files.write(prepared, "python", "test", held_out)
-  split_files.write(prepared, "python", "train", ngram_dir)
-  reports = {"ngram": replay_server(f"ngram:{ngram_dir}", held_out, args),
-             "t5x": replay_server(f"t5x:{model_dir}", held_out, args),
-             "constant": replay_constant(held_out, args)}
-  rows = [row("word n-gram (train split)", reports["ngram"]),
-          row("decoder-only, autocomplete_cpu.gin (beam search)", reports["t5x"]),
-          row("constant server (ignores its input)", reports["constant"])]
-  extra = {"command": f"--model_dir={args.model_dir} --files={args.files} "
-                      f"--max_words={args.max_words} --k={args.k} --seed={args.seed}",
-           "date": time.strftime("%Y-%m-%d"), "machine": common.machine(),
-           "files": reports["ngram"]["files"], "seed": args.seed, "max_words": args.max_words,
-           "k": args.k, "train": trained, "learning_curve": learning_curve(model_dir),
-           "replay_seconds": {k: r.get("replay_seconds") for k, r in reports.items()}}
+  ngram = completers.NGramCompleter(
+      text for _, text in split_files.read(prepared, "python", "train"))
+  model = t5x_completer.T5XCompleter(model_dir)
+  cached = Cached(hybrid.HybridCompleter(ngram, model), args.k)
+  validation = sample(list(split_files.read(prepared, "python", "validation")), args.files,
+                      args.seed)
+  weight, grid = fit(cached, validation, args.max_words)
+  print(f"hybrid weight (the n-gram's share), fit on validation: {weight}")
+  held_out = {"dev test split": sample(list(split_files.read(prepared, "python", "test")),
+                                       args.files, args.seed),
+              os.path.basename(second_tree): sample(tree_files(second_tree), args.files,
+                                                    args.seed)}
+  rows, reports = [], {}
+  for name, files in held_out.items():
+    reports[name] = replay_all({
+        "word n-gram (train split)": lambda t: ngram.complete(t, k=args.k),
+        "constant server (ignores its input)": lambda t: CONSTANT,
+        "model alone (beam search)": cached.model_lines,
+        f"hybrid (weight {weight})": lambda t: hybrid.ranked(cached.candidates(t), weight)[:args.k],
+    }, files, args.max_words)
+    rows += [row(name, model_name, report) for model_name, report in reports[name].items()]
+  extra = {"command": " ".join(sys.argv[1:]), "date": time.strftime("%Y-%m-%d"),
+           "machine": common.machine(), "files": args.files, "seed": args.seed,
+           "max_words": args.max_words, "k": args.k, "train": trained,
+           "gin_file": args.gin_file, "second_tree": second_tree,
+           "learning_curve": learning_curve(model_dir), "weight": weight, "fit": grid,
+           "fit_queries": grid[0]["queries"] if grid else 0}
   result = common.report("autocomplete", rows, common.out_dir(args), extra)
-  print(json.dumps(extra["learning_curve"]))
   if args.update_readme:
     common.write_section(markdown(rows, {**extra, "machine": result["machine"]}), BEGIN, END,
-                  "Autocomplete quality")
+                         "Autocomplete quality")
 
 
 if __name__ == "__main__":

@@ -352,3 +352,30 @@ def test_ngram_refuses_what_the_search_index_refuses(tmp_path, caplog):
   assert "1 files read" in info
   assert "name_not_utf8 1, symlink_outside_tree 1" in info
   assert completer.complete("secret_") == [] and completer.complete("import ")
+
+
+def test_ngram_scores_follow_counts_and_back_off():
+  model = completers.NGramCompleter(["a b c\na b c\na b d\nx b e\n"])
+  scored = dict(model.scored("a b ", k=5))
+  assert scored["c"] == pytest.approx(2 / 3) and scored["d"] == pytest.approx(1 / 3)
+  # "e" follows "b" only after "x": proposed by the one-word context, scored at the backoff.
+  assert scored["e"] == pytest.approx(completers.BACKOFF * 1 / 4)
+  assert [s for s, _ in model.scored("a b ", k=5)] == model.complete("a b ", k=5)
+
+
+def test_hybrid_weight_is_fit_to_the_queries_it_is_given():
+  from code_t5.autocomplete import hybrid, replay  # pylint: disable=g-import-not-at-top
+  query = lambda word: replay.Query("x = ", word, word, False)
+  # The n-gram is right on the first query, the model on the second and third.
+  queries = [query("a"), query("b"), query("c")]
+  candidates = [[hybrid.Candidate("a", 0.9, -5.0), hybrid.Candidate("z", 0.1, -0.1)],
+                [hybrid.Candidate("y", 0.6, -4.0), hybrid.Candidate("b", 0.4, -0.5)],
+                [hybrid.Candidate("y", 0.5, -4.0), hybrid.Candidate("c", 0.3, -0.7)]]
+  weight, table = hybrid.fit_weight(queries, candidates)
+  assert [r["weight"] for r in table] == list(hybrid.WEIGHTS)
+  assert table[0]["exact_next_word"] == pytest.approx(2 / 3)  # the model alone
+  assert table[-1]["exact_next_word"] == pytest.approx(1 / 3)  # the n-gram alone
+  best = max(r["exact_next_word"] for r in table)
+  assert best == 1.0 and dict((r["weight"], r["exact_next_word"]) for r in table)[weight] == 1.0
+  with pytest.raises(ValueError, match="between 0 and 1"):
+    hybrid.HybridCompleter(None, None, weight=1.5)

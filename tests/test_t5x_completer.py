@@ -254,3 +254,52 @@ def test_fim_model_prompts_in_psm_form_serves_a_suffix_and_replays_with_it(fim_m
                           json={"text": "import ", "suffix": "\nx = 1\n", "k": 2})
     assert response.status_code == 200, response.text
     _check_suggestions(response.json()["result"], 2)
+
+
+def test_log_likelihoods_are_the_scores_beam_search_reports(completer):
+  """The hybrid's model scores: log P(line, then the line break | text), as beam search (alpha
+  0) scores the lines it decodes, in one batch whatever the number of lines."""
+  for text in PROMPTS[1:3]:  # no trailing whitespace: `decode` prompts with the text as it is
+    beams = [b for b in completer.decode(text, num_decodes=8, max_tokens=32) if b.ended]
+    lines = [completer.vocabulary.decode(b.tokens) for b in beams]
+    scores = completer.log_likelihoods(text, lines)
+    assert scores == pytest.approx([b.score for b in beams], abs=2e-3, rel=1e-3), text
+  # Trailing spaces are healed as `complete` heals them: scored as part of the line.
+  assert completer.log_likelihoods("import ", ["os"]) == pytest.approx(
+      completer.log_likelihoods("import", [" os"]), abs=1e-4)
+  many = [f"x{i}" for i in range(45)]  # more than one compiled batch holds
+  assert len(completer.log_likelihoods(PROMPTS[0], many)) == 45
+  assert completer.log_likelihoods(PROMPTS[0], []) == []
+
+
+def test_hybrid_pools_both_sides_and_its_weight_moves_between_them(completer, code_tree):
+  from code_t5.autocomplete import completers, hybrid  # pylint: disable=g-import-not-at-top
+  from code_t5 import source_functions  # pylint: disable=g-import-not-at-top
+  ngram = completers.NGramCompleter(source_functions.read_texts(code_tree)[0])
+  text = PROMPTS[0]
+  pooled = hybrid.HybridCompleter(ngram, completer).candidates(text, k=4)
+  from_ngram = [s for s, _ in ngram.scored(text, 16)]
+  assert [c.text for c in pooled][:len(from_ngram)] == from_ngram  # the n-gram's first
+  assert set(completer.complete(text, k=4)) <= {c.text for c in pooled}
+  assert all(c.log_p_model < 0 for c in pooled)
+  # weight 1: the n-gram's order; weight 0: the model's likeliest line first.
+  assert hybrid.ranked(pooled, 1.0)[:len(from_ngram)] == from_ngram
+  likeliest = max(pooled, key=lambda c: c.log_p_model).text
+  assert hybrid.ranked(pooled, 0.0)[0] == likeliest
+  assert hybrid.HybridCompleter(ngram, completer, 0.0).complete(text, k=2)[0] == likeliest
+
+
+def test_server_serves_the_hybrid_and_refuses_a_bad_spec_in_one_line(model_dir, code_tree,
+                                                                      capsys):
+  spec = f"hybrid:ngram:{code_tree},t5x:{model_dir},weight=0.3"
+  with autocomplete_server(spec, timeout=300) as (url, _):
+    assert httpx.get(f"{url}/health").json()["model"] == "hybrid"
+    response = httpx.post(f"{url}/autocomplete", json={"text": PROMPTS[0], "k": 3}, timeout=120)
+    assert response.status_code == 200 and 1 <= len(response.json()["result"]) <= 3
+  for bad, message in ((f"hybrid:ngram:{code_tree}", "expected hybrid:ngram:<folder>,t5x:"),
+                       (f"hybrid:ngram:{code_tree},t5x:{model_dir},weight=x", "not a number"),
+                       (f"hybrid:ngram:{code_tree},t5x:{model_dir},weight=2", "between 0 and 1"),
+                       (f"hybrid:ngram:{code_tree},t5x:/no/such", "does not exist")):
+    assert server_lib.main([f"--model={bad}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err

@@ -13,6 +13,7 @@ import re
 from typing import Iterable, Optional, Protocol
 
 _WORD = re.compile(r"\S+")
+BACKOFF = 0.4  # the n-gram's score for a shorter context (Brants et al. 2007)
 
 
 class Completer(Protocol):
@@ -59,19 +60,28 @@ class NGramCompleter:
           for n in range(0, order):
             if i - n >= 0:
               counts[tuple(words[i - n:i])][rest] += 1
-    # context -> first character of the rest ("" for any) -> likeliest rests, best first.
+    # context -> first character of the rest ("" for any) -> likeliest (rest, count), best
+    # first; and context -> how often it was seen (the denominator of a rest's frequency).
     self._next: dict = {}
+    self._seen: dict = {}
     for context, rests in counts.items():
       by_char = collections.defaultdict(list)
       for rest, count in sorted(rests.items(), key=lambda kv: (-kv[1], kv[0])):
         for key in ("", rest[0]):
           if len(by_char[key]) < keep:
-            by_char[key].append(rest)
+            by_char[key].append((rest, count))
       self._next[context] = dict(by_char)
+      self._seen[context] = sum(rests.values())
 
   def complete(self, text: str, k: int = 5, max_length: int = 64,
                temperature: float = 0.0) -> list[str]:
     del temperature
+    return [suggestion for suggestion, _ in self.scored(text, k, max_length)]
+
+  def scored(self, text: str, k: int = 5, max_length: int = 64) -> list[tuple[str, float]]:
+    """Up to k suggestions, best first, each with its score: the rest's frequency after the
+    longest context that proposes it, times BACKOFF for each word of context dropped ("stupid
+    backoff", Brants et al. 2007; a score, not a normalised probability)."""
     line = text.rsplit("\n", 1)[-1]
     words = _WORD.findall(line)
     at_word_start = not line or line[-1].isspace()
@@ -79,17 +89,19 @@ class NGramCompleter:
       partial, words = words[-1], words[:-1]
     else:
       partial = ""
-    suggestions: list[str] = []
-    for n in range(min(self._order - 1, len(words)), -1, -1):
-      rests = self._next.get(tuple(words[len(words) - n:]), {}).get(partial[:1], [])
-      for rest in rests:
+    longest = min(self._order - 1, len(words))
+    suggestions: dict[str, float] = {}
+    for n in range(longest, -1, -1):
+      context = tuple(words[len(words) - n:])
+      rests = self._next.get(context, {}).get(partial[:1], [])
+      for rest, count in rests:
         if rest.startswith(partial) and rest != partial:
           suggestion = rest[len(partial):][:max_length]
           if suggestion not in suggestions:
-            suggestions.append(suggestion)
+            suggestions[suggestion] = count / self._seen[context] * BACKOFF ** (longest - n)
         if len(suggestions) == k:
-          return suggestions
-    return suggestions
+          return list(suggestions.items())
+    return list(suggestions.items())
 
   def temperature_error(self, temperature: float) -> Optional[str]:
     if temperature == 0:

@@ -105,7 +105,7 @@ def strict_queries(text: str, max_words: Optional[int] = None, ext: str = ".py")
   return queries
 
 
-def _strict_scores(pairs: list[tuple[Query, list[str]]]) -> dict:
+def strict_scores(pairs: list[tuple[Query, list[str]]]) -> dict:
   """Exact next word (a fraction) and CodeXGLUE full-line EM / edit similarity (0-100)."""
   targets = [q.rest_of_line for q, _ in pairs]
   tops = [s[0] if s else "" for _, s in pairs]
@@ -164,7 +164,7 @@ def replay(complete: Callable[..., Sequence[str]], files: Iterable[tuple[str, st
     if example is not None:
       inputs, target = example
       cut_pairs.append((Query(inputs, target.split()[0], target, False), ask(inputs)))
-    report = {"file": name, **_strict_scores(file_pairs),
+    report = {"file": name, **strict_scores(file_pairs),
               "header_queries": sum(q.in_header for q, _ in file_pairs),
               "accuracy": sum(is_hit(q.word, s) for q, s in file_pairs) / max(len(file_pairs), 1)}
     if seed_protocol:
@@ -173,15 +173,15 @@ def replay(complete: Callable[..., Sequence[str]], files: Iterable[tuple[str, st
       seed_hits, seed_queries = seed_hits + sum(hits), seed_queries + len(hits)
       report["seed_protocol_accuracy"] = sum(hits) / max(len(hits), 1)
     per_file.append(report)
-  whole = _strict_scores(pairs)
-  cut = _strict_scores(cut_pairs)
+  whole = strict_scores(pairs)
+  cut = strict_scores(cut_pairs)
   del cut["exact_next_word"]
   out = {"files": len(per_file), "protocol": WITH_SUFFIX if with_suffix else PROTOCOL,
          "queries": whole["queries"],
          "exact_next_word": whole["exact_next_word"], "full_line_queries": whole["queries"],
          "full_line_exact_match": whole["full_line_exact_match"],
          "full_line_edit_similarity": whole["full_line_edit_similarity"],
-         "after_header": _strict_scores([(q, s) for q, s in pairs if not q.in_header]),
+         "after_header": strict_scores([(q, s) for q, s in pairs if not q.in_header]),
          "task_cut": cut,
          "accuracy": sum(is_hit(q.word, s) for q, s in pairs) / max(len(pairs), 1),
          "accuracy_is": ACCURACY_IS}

@@ -281,11 +281,15 @@ def load_completer(spec: str) -> completers.Completer:
   """`ngram:DIR` builds the n-gram baseline from the source files under DIR;
   `savedmodel:DIR` loads an exported model (T5X's t5x.export or Mesh TF's export_infer);
   `t5x:DIR` restores a decoder-only T5X checkpoint (a t5x.train model dir, for its newest
-  checkpoint, or one checkpoint_<step> folder) and decodes it in JAX."""
+  checkpoint, or one checkpoint_<step> folder) and decodes it in JAX;
+  `hybrid:ngram:DIR,t5x:DIR[,weight=W]` ranks both one's lines (code_t5/autocomplete/hybrid.py)."""
   kind, _, location = spec.partition(":")
+  if kind == "hybrid":
+    return _load_hybrid(spec, location)
   if kind not in ("ngram", "savedmodel", "t5x") or not location:
     raise ValueError(f"--model={spec}: expected ngram:<folder of source files>, "
-                     "savedmodel:<export folder> or t5x:<model dir or checkpoint_<step> dir>.")
+                     "savedmodel:<export folder>, t5x:<model dir or checkpoint_<step> dir> or "
+                     "hybrid:ngram:<folder>,t5x:<model dir>[,weight=<0..1>].")
   if not os.path.isdir(location):
     what = "is not a folder" if os.path.exists(location) else "does not exist"
     raise FileNotFoundError(f"--model={spec}: the folder {location} {what}; give "
@@ -301,6 +305,21 @@ def load_completer(spec: str) -> completers.Completer:
     LOG.warning("warning: --model=%s: no non-empty UTF-8 text files under %s (skipped: %s); "
                 "every request will get an empty result.", spec, location, counts)
   return completers.NGramCompleter(texts)
+
+
+def _load_hybrid(spec: str, parts: str) -> completers.Completer:
+  from code_t5.autocomplete import hybrid  # pylint: disable=g-import-not-at-top
+  given = dict(part.partition("=")[::2] if part.startswith("weight=") else
+               (part.partition(":")[0], part) for part in parts.split(","))
+  if set(given) - {"ngram", "t5x", "weight"} or not {"ngram", "t5x"} <= set(given):
+    raise ValueError(f"--model={spec}: expected hybrid:ngram:<folder>,t5x:<model dir>"
+                     "[,weight=<the n-gram's share, 0..1, as fit on validation data>]")
+  try:
+    weight = float(given.get("weight", 0.5))
+  except ValueError:
+    raise ValueError(f"--model={spec}: weight={given['weight']!r} is not a number") from None
+  return hybrid.HybridCompleter(load_completer(given["ngram"]), load_completer(given["t5x"]),
+                                weight)
 
 
 def _load_t5x(spec: str, location: str) -> completers.Completer:
@@ -327,7 +346,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   parser.add_argument("--model", required=True, help="ngram:<folder of source files> (a "
                       "baseline), savedmodel:<export folder> (t5x.export or Mesh TF "
                       "export_infer) or t5x:<model dir or checkpoint_<step> dir> (a decoder-only "
-                      "T5X checkpoint, decoded in JAX: beam search, per-request temperature)")
+                      "T5X checkpoint, decoded in JAX: beam search, per-request temperature) or "
+                      "hybrid:ngram:<folder>,t5x:<model dir>[,weight=W] (both, ranked together)")
   parser.add_argument("--host", default="127.0.0.1")
   parser.add_argument("--port", type=int, default=8000)
   parser.add_argument("--max_body_bytes", type=int, default=MAX_BODY_BYTES,

@@ -15,6 +15,7 @@ JAX compiles once per shape: prompts are cut to their last `max_prompt_tokens` t
 padded to a few bucket lengths, and the number of decodes and of decode steps are bucketed too.
 """
 import dataclasses
+import functools
 import itertools
 import os
 import re
@@ -236,6 +237,49 @@ class T5XCompleter:
       if suggestion.strip() and suggestion not in suggestions:
         suggestions.append(suggestion)
     return suggestions[:k]
+
+  def log_likelihoods(self, text: str, continuations: list[str]) -> list[float]:
+    """log P(continuation, then the line break | text) under the model, for each continuation
+    (the text's trailing spaces are scored as part of it, as `complete` heals them)."""
+    if not continuations:
+      return []
+    most = NUM_DECODES[-1]  # rows of one compiled batch
+    if len(continuations) > most:
+      return (self.log_likelihoods(text, continuations[:most])
+              + self.log_likelihoods(text, continuations[most:]))
+    head = text.rstrip(" \t")
+    tail = text[len(head):]
+    prompt = self.prompt_tokens(head)
+    prefix = self.vocabulary.decode(prompt)
+    rows = []
+    for continuation in continuations:
+      full = self.vocabulary.encode(prefix + tail + continuation + "\n")
+      # Tokenised together, so pieces join across the cursor as they do in a file; the
+      # continuation's ids are what follows the prompt's (or, where the join moved a boundary,
+      # the continuation tokenised alone).
+      rest = (full[len(prompt):] if full[:len(prompt)] == prompt
+              else self.vocabulary.encode(tail + continuation + "\n"))
+      rows.append(rest[:self.max_decode_tokens])
+    length = _bucket(self._prompt_buckets, len(prompt)) + _bucket(
+        self._decode_steps, max(len(r) for r in rows))
+    batch = _bucket(NUM_DECODES, len(rows))
+    targets = np.zeros((batch, length), np.int32)
+    weights = np.zeros((batch, length), np.float32)
+    causal = np.zeros((batch, length), np.int32)
+    for i, rest in enumerate(rows):
+      ids = prompt + rest
+      targets[i, :len(ids)] = ids
+      weights[i, len(prompt):len(ids)] = 1
+      causal[i, :len(prompt) + 1] = 1
+    inputs = np.concatenate([np.zeros((batch, 1), np.int32), targets[:, :-1]], axis=1)
+    scores = self._scorer(self.params, {
+        "decoder_target_tokens": targets, "decoder_input_tokens": inputs,
+        "decoder_loss_weights": weights, "decoder_causal_attention": causal})
+    return [float(x) for x in np.asarray(scores)[:len(rows)]]
+
+  @functools.cached_property
+  def _scorer(self):
+    return jax.jit(self.model.score_batch)
 
   def temperature_error(self, temperature: float) -> Optional[str]:
     del temperature  # any temperature the request schema allows

@@ -4,7 +4,8 @@ Each trial trains `python -m t5x.train` for a fixed wall-time budget and is scor
 held-out loss in nats per byte of source text (per byte, not per token, so that vocabularies of
 different sizes compare). T5X stops by steps, not time, so a trial runs in two parts: a short
 probe measures its steps per second, then a second run (restoring the probe's checkpoint) trains
-as many steps as the rest of the budget allows, evaluating four times on the way. The learning
+until the budget is spent, evaluating about four times on the way (the last evaluation scores
+the trial). The learning
 rate is constant after warm-up: a trial stopped at any step is a fair sample.
 
 The study lives in SQLite in the sweep folder: a killed sweep resumes (its interrupted trial is
@@ -19,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from typing import Callable, Optional
 
 from code_t5 import quiet
@@ -181,13 +183,12 @@ def run_trial(gin_file: str, params: dict, base_task: str, model_dir: str, budge
   if stopped or not checkpoint_files.t5x_steps(model_dir):
     raise TrialFailed(f"the {PROBE_STEPS}-step probe did not finish within the budget")
   probe_s = time.time() - start
-  # The second part pays start-up and compilation again, and evaluates: a fifth of the rest of
-  # the budget is kept for that. It is stopped at the budget whatever happens.
-  # T5X's own rate excludes compilation; the probe's wall-clock rate is the floor.
+  # The second part pays start-up and compilation again (a fifth of the rest of the budget is
+  # kept for them), evaluates about EVALS times at the probe's rate, and trains on until the
+  # budget stops it: a slower estimate gives more evaluations, never a shorter trial.
   rate = max(_train_rate(model_dir), PROBE_STEPS / probe_s)
-  steps = PROBE_STEPS + max(EVALS, int(rate * (budget_s - probe_s) * 0.8))
-  period = max(1, (steps - PROBE_STEPS) // EVALS)
-  steps = PROBE_STEPS + period * EVALS
+  period = max(1, int(rate * (budget_s - probe_s) * 0.8) // EVALS)
+  steps = PROBE_STEPS + 1000 * period
   code, stopped = part(steps, period, budget_s - (time.time() - start))
   if code and not stopped:
     raise TrialFailed(f"crashed (exit {code}): {_log_tail(log_path)}")
@@ -214,6 +215,7 @@ def open_study(sweep_dir: str, name: str = "sweep"):
   killed sweep is failed after the heartbeat's grace period and retried once."""
   import optuna  # pylint: disable=g-import-not-at-top
   os.makedirs(sweep_dir, exist_ok=True)
+  warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
   storage = optuna.storages.RDBStorage(
       f"sqlite:///{os.path.abspath(os.path.join(sweep_dir, 'study.db'))}",
       heartbeat_interval=30, grace_period=90,
