@@ -16,6 +16,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -67,6 +68,24 @@ def bindings(params: dict, base_task: str) -> list[str]:
     else:
       raise ValueError(f"unknown sweep parameter {name!r}; known: {', '.join(DEFAULT_SPACE)}")
   return ["--gin." + flag for flag in flags]
+
+
+def recipe_text(gin_file: str) -> str:
+  """The gin file with its includes inlined (depth first, as gin reads them), for reading the
+  values the recipe sets; includes resolve from the current folder, as t5x.train's do."""
+  with open(gin_file) as f:
+    text = f.read()
+  return re.sub(r"^include '([^']+)'$", lambda m: recipe_text(m.group(1))
+                if os.path.exists(m.group(1)) else "", text, flags=re.M)
+
+
+def recipe_defaults(gin_file: str) -> dict:
+  """The recipe's batch size and target length (the last binding of each)."""
+  text = recipe_text(gin_file)
+  batch = re.findall(r"^BATCH_SIZE = (\d+)", text, re.M)
+  length = re.findall(r"^TASK_FEATURE_LENGTHS = \{'targets': (\d+)", text, re.M)
+  return {"batch_size": int(batch[-1]) if batch else 16,
+          "sequence_length": int(length[-1]) if length else 256}
 
 
 def task_name(base_task: str, vocabulary: str) -> str:
@@ -148,24 +167,28 @@ def _train(cmd: list[str], log_path: str, timeout: float) -> tuple[int, bool]:
       return proc.wait(), True
 
 
-def _log_tail(log_path: str, lines: int = 3) -> str:
+def _log_tail(log_path: str) -> str:
+  """The log's last error line (else its last line), cut to 300 characters."""
   with open(log_path, errors="replace") as f:
-    tail = [line.strip() for line in f.readlines()[-lines:]]
-  return " | ".join(tail)
+    lines = [line.strip() for line in f if line.strip()]
+  errors = [line for line in lines if re.match(r"[\w.]*(Error|Exception)\b", line)]
+  return ((errors or lines or ["(empty log)"])[-1])[:300]
 
 
 def run_trial(gin_file: str, params: dict, base_task: str, model_dir: str, budget_s: float,
               held_out_bytes: int, per_byte: Callable[[str], float],
-              extra: Optional[list[str]] = None) -> tuple[float, Curve, int]:
+              extra: Optional[list[str]] = None) -> tuple[float, Curve, int, int]:
   """Trains one point for `budget_s` seconds; returns (final held-out nats per byte, the curve,
-  steps trained). Raises TrialFailed with the reason."""
+  steps trained, tokens per step). Raises TrialFailed with the reason."""
   start = time.time()
   os.makedirs(model_dir, exist_ok=True)
   log_path = os.path.join(model_dir, "train.log")
-  batch, length = params.get("batch_size", 16), params.get("sequence_length", 256)
-  vocabulary = params.get("vocabulary", "spm")
-  ratio = per_byte(task_name(base_task, vocabulary))
-  eval_steps = max(1, math.ceil(held_out_bytes * ratio / (batch * length)))
+  defaults = recipe_defaults(gin_file)
+  batch = params.get("batch_size", defaults["batch_size"])
+  length = params.get("sequence_length", defaults["sequence_length"])
+  ratio = per_byte(task_name(base_task, params["vocabulary"]) if "vocabulary" in params
+                   else base_task)
+  eval_steps = max(1, math.ceil(held_out_bytes * ratio / max(1, batch * length)))
   base = [sys.executable, "-m", "t5x.train", f"--gin_file={gin_file}",
           f"--gin.MODEL_DIR={model_dir!r}", *bindings(params, base_task), *(extra or []),
           "--gin.utils.create_learning_rate_scheduler.factors='constant * linear_warmup'",
@@ -199,7 +222,7 @@ def run_trial(gin_file: str, params: dict, base_task: str, model_dir: str, budge
   if not math.isfinite(final) or final > curve.nats_per_byte[0]:
     raise TrialFailed(f"diverged: held-out loss {curve.nats_per_byte[0]:.3f} -> {final:.3f} "
                       "nats/byte")
-  return final, curve, curve.steps[-1]
+  return final, curve, curve.steps[-1], batch * length
 
 
 def _train_rate(model_dir: str) -> float:
@@ -219,7 +242,8 @@ def open_study(sweep_dir: str, name: str = "sweep"):
   storage = optuna.storages.RDBStorage(
       f"sqlite:///{os.path.abspath(os.path.join(sweep_dir, 'study.db'))}",
       heartbeat_interval=30, grace_period=90,
-      failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=1),
+      heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+          max_retry=1),
       engine_kwargs={"connect_args": {"timeout": 60}})
   return optuna.create_study(study_name=name, storage=storage, direction="minimize",
                              load_if_exists=True,
@@ -246,16 +270,16 @@ def sweep(gin_file: str, sweep_dir: str, trials: int, budget_s: float, base_task
     model_dir = os.path.join(os.path.abspath(sweep_dir), f"trial_{trial.number:03d}")
     trial.set_user_attr("model_dir", model_dir)
     try:
-      value, curve, steps = run_trial(gin_file, params, base_task, model_dir, budget_s,
-                                      held_out_bytes, per_byte, extra)
-    except TrialFailed as e:
-      trial.set_user_attr("failure", str(e))
-      progress(f"trial {trial.number}: failed - {e}")
-      raise
+      value, curve, steps, tokens_per_step = run_trial(
+          gin_file, params, base_task, model_dir, budget_s, held_out_bytes, per_byte, extra)
+    except Exception as e:  # pylint: disable=broad-except  (one trial's error ends that trial)
+      reason = str(e) if isinstance(e, TrialFailed) else f"error: {type(e).__name__}: {e}"
+      trial.set_user_attr("failure", reason)
+      progress(f"trial {trial.number}: failed - {reason}")
+      raise TrialFailed(reason) from e
     trial.set_user_attr("curve", dataclasses.asdict(curve))
     trial.set_user_attr("steps", steps)
-    trial.set_user_attr("tokens", steps * params.get("batch_size", 16)
-                        * params.get("sequence_length", 256))
+    trial.set_user_attr("tokens", steps * tokens_per_step)
     progress(f"trial {trial.number}: {value:.4f} nats/byte after {steps} steps "
              f"({json.dumps(params)})")
     return value
