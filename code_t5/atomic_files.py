@@ -5,11 +5,13 @@ folder can also be locked (`folder_lock`) so that two runs never write it at onc
 """
 import contextlib
 import fcntl
+import itertools
 import json
 import os
+import re
 import time
 import uuid
-from typing import Iterator
+from typing import Callable, Iterator
 
 LOCK_FILE = ".lock"
 # Lock descriptors this process holds; a forked child closes its copies (see below).
@@ -50,14 +52,86 @@ def write_json(path: str, value, **kwargs) -> None:
   write_bytes(path, (json.dumps(value, **kwargs) + "\n").encode("utf-8"))
 
 
-def write_jsonl(path: str, rows) -> int:
-  """Writes one JSON object per line; returns the number of lines."""
+# What the JSON-lines exports write per split by default: at least one file per host of the
+# largest mesh README.md documents (a TPU v4-32: 4 hosts), so seqio shards by file.
+EXPORT_SHARDS = 4
+_SHARD = re.compile(r"-(\d{5})-of-(\d{5})")
+
+
+def shard_paths(path: str, shards: int) -> list[str]:
+  """`path` itself for one shard, else `path-00000-of-0000N` ... (the TFRecord convention)."""
+  if shards == 1:
+    return [path]
+  return [f"{path}-{i:05d}-of-{shards:05d}" for i in range(shards)]
+
+
+def jsonl_files(path: str) -> list[str]:
+  """The files that hold `path`'s rows: `path` itself, or its shards `path-iiiii-of-nnnnn` of
+  the newest complete set; [] when there are none."""
+  if os.path.exists(path):
+    return [path]
+  folder, name = os.path.split(path)
+  by_count: dict[int, list[str]] = {}
+  for entry in (os.listdir(folder or ".") if os.path.isdir(folder or ".") else []):
+    match = entry.startswith(name) and _SHARD.fullmatch(entry[len(name):])
+    if match:
+      by_count.setdefault(int(match.group(2)), []).append(os.path.join(folder, entry))
+  complete = [sorted(files) for count, files in by_count.items() if len(files) == count]
+  return max(complete, key=lambda files: os.path.getmtime(files[0]), default=[])
+
+
+@contextlib.contextmanager
+def sharded_jsonl(path: str, shards: int = 1) -> Iterator[Callable[[dict], None]]:
+  """Yields `write(row)`; rows go to the shards in turn (row i to shard i mod N, so reading the
+  shards in turn gives them back in order: `read_jsonl`). On success every shard appears at
+  once, and files of an earlier export of `path` with another shard count are removed."""
+  if shards < 1:
+    raise ValueError(f"shards={shards}: must be at least 1")
+  paths = shard_paths(path, shards)
+  with contextlib.ExitStack() as stack:
+    tmps = [stack.enter_context(replacing(p)) for p in paths]
+    files = [stack.enter_context(open(t, "w", encoding="utf-8")) for t in tmps]
+    count = itertools.count()
+
+    def write(row: dict) -> None:
+      files[next(count) % shards].write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    yield write
+    for f in files:
+      f.close()
+  for old in [path] + [os.path.join(os.path.dirname(path), e)
+                       for e in os.listdir(os.path.dirname(path) or ".")
+                       if e.startswith(os.path.basename(path))
+                       and _SHARD.fullmatch(e[len(os.path.basename(path)):])]:
+    if old not in paths and os.path.exists(old):
+      os.remove(old)
+
+
+def write_jsonl(path: str, rows, shards: int = 1) -> int:
+  """Writes one JSON object per line (over `shards` files, see `sharded_jsonl`); returns the
+  number of rows."""
   count = 0
-  with replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+  with sharded_jsonl(path, shards) as write:
     for row in rows:
-      f.write(json.dumps(row, ensure_ascii=False) + "\n")
+      write(row)
       count += 1
   return count
+
+
+def read_jsonl(path: str) -> Iterator[dict]:
+  """The rows `write_jsonl` wrote to `path`, in order, from one file or its shards."""
+  files = jsonl_files(path)
+  if not files:
+    raise FileNotFoundError(f"{path}: not found (nor shards {path}-00000-of-NNNNN ...)")
+  with contextlib.ExitStack() as stack:
+    handles = [stack.enter_context(open(f, encoding="utf-8")) for f in files]
+    while handles:
+      for handle in list(handles):
+        line = handle.readline()
+        if line:
+          yield json.loads(line)
+        else:
+          handles.remove(handle)
 
 
 def _holder_pid(fd: int) -> str:

@@ -5,6 +5,7 @@ import subprocess
 import pytest
 import seqio
 
+from code_t5 import atomic_files as atomic
 from code_t5 import mixtures  # noqa: F401  (registers tasks and mixtures)
 from code_t5.corpora import summaries
 import conala_fixtures
@@ -46,15 +47,15 @@ def test_export_counts_rows_and_those_without_rewritten_intent(data):
                                                       "mined": 7, "mined_codegen": 5}
   # The dev split is carved from curated train by question id: disjoint, together the whole.
   assert files["curated_train"] + files["curated_dev"] == 4 and files["curated_dev"] >= 1
-  rows = {name: [json.loads(x) for x in (data / "conala" / f"{name}.jsonl").read_text()
-                 .splitlines()] for name in ("curated_train", "curated_dev")}
+  rows = {name: list(atomic.read_jsonl(str(data / "conala" / f"{name}.jsonl")))
+          for name in ("curated_train", "curated_dev")}
   assert not ({r["question_id"] for r in rows["curated_train"]} &
               {r["question_id"] for r in rows["curated_dev"]})
   assert sorted(r["question_id"] for r in rows["curated_train"] + rows["curated_dev"]) == sorted(
       r["question_id"] for r in conala_fixtures.CURATED_TRAIN)
   assert summary["without_rewritten_intent"]["curated_train_full"] == 1
   assert summary["without_rewritten_intent"]["curated_test"] == 1
-  first = json.loads((data / "conala" / "mined.jsonl").read_text().splitlines()[0])
+  first = next(atomic.read_jsonl(str(data / "conala" / "mined.jsonl")))
   assert first["id"] == "34705205_34705233_0" and first["question_id"] == 34705205
 
 

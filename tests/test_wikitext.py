@@ -6,6 +6,7 @@ import shutil
 import pytest
 import seqio
 
+from code_t5 import atomic_files as atomic
 from code_t5 import mixtures  # noqa: F401  (registers tasks and mixtures)
 from code_t5.corpora import summaries
 from code_t5.data import inspect_task as show
@@ -92,9 +93,10 @@ def test_export_filters_short_rows_and_summarises(exported):
   assert summary["splits"] == {"train": {"read": 8, "kept": 6},
                                "validation": {"read": 4, "kept": 2},
                                "test": {"read": 2, "kept": 1}}
-  lines = (out / "wikitext_validation.jsonl").read_text().splitlines()
-  assert [json.loads(x) for x in lines] == [{"text": ROWS["validation"][1]},
-                                            {"text": ROWS["validation"][3]}]
+  assert list(atomic.read_jsonl(str(out / "wikitext_validation.jsonl"))) == [
+      {"text": ROWS["validation"][1]}, {"text": ROWS["validation"][3]}]
+  # Sharded (--shards, default 4): two rows give two non-empty files and two empty ones.
+  assert len(atomic.jsonl_files(str(out / "wikitext_validation.jsonl"))) == 4
   assert "train       read         8  kept         6" in stdout
   assert summary["files"] == {"train": ["train-00000-of-00002.parquet",
                                         "train-00001-of-00002.parquet"],
@@ -117,7 +119,7 @@ def test_hub_root_reads_exactly_the_requested_config(tmp_path, layout, config):
   assert files and all(f.startswith(config + os.sep) for f in files), files
   if layout == "parquet_conversion":
     assert summary["files"]["validation"] == [os.path.join(config, "validation", "0000.parquet")]
-  kept = [json.loads(x)["text"] for x in (tmp_path / "out/wikitext_train.jsonl").open()]
+  kept = [r["text"] for r in atomic.read_jsonl(str(tmp_path / "out/wikitext_train.jsonl"))]
   assert kept == [t for t in config_rows(config)["train"] if len(t) > 100]
 
 
@@ -154,7 +156,9 @@ def test_export_threshold_and_test_into_train(parquet_dir, tmp_path):
 
 def test_export_is_atomic_when_interrupted(parquet_dir, tmp_path, monkeypatch):
   wikitext.export(str(tmp_path), from_disk=str(parquet_dir))
-  before = (tmp_path / "wikitext_train.jsonl").read_bytes()
+  train = lambda: [open(f, "rb").read() for f in atomic.jsonl_files(
+      str(tmp_path / "wikitext_train.jsonl"))]
+  before = train()
   original = json.dumps
 
   def failing_dumps(obj, **kwargs):
@@ -165,7 +169,7 @@ def test_export_is_atomic_when_interrupted(parquet_dir, tmp_path, monkeypatch):
   monkeypatch.setattr(json, "dumps", failing_dumps)  # the module the writer uses
   with pytest.raises(KeyboardInterrupt):
     wikitext.export(str(tmp_path), from_disk=str(parquet_dir), min_length=3)
-  assert (tmp_path / "wikitext_train.jsonl").read_bytes() == before
+  assert train() == before and len(before) == atomic.EXPORT_SHARDS
 
 
 def test_export_errors_name_the_folder(tmp_path):
@@ -198,10 +202,10 @@ def test_malformed_line_names_file_and_line(exported, tmp_path, monkeypatch):
   out = tmp_path / "wikitext"
   shutil.copytree(exported[0], out)
   monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path))
-  path = out / "wikitext_validation.jsonl"
+  path = out / "wikitext_validation.jsonl-00000-of-00004"  # the first of the rows' shards
   path.write_text(path.read_text() + "{not json\n")
   task = seqio.get_mixture_or_task("wikitext_span_corruption")
-  with pytest.raises(Exception, match=f"{path}:3: malformed JSON line"):
+  with pytest.raises(Exception, match=f"{path}:2: malformed JSON line"):
     list(task.get_dataset({"inputs": 64, "targets": 16}, split="validation", shuffle=False))
 
 
@@ -210,3 +214,38 @@ def test_code_and_text_mixture_rates_by_example_count(exported):
   tasks = {t.name: t for t in mixture.members}
   assert {"wikitext_span_corruption", "flcc_python_span_corruption"} <= set(tasks)
   assert mixture.get_rate(tasks["wikitext_span_corruption"]) == 6
+
+
+@pytest.mark.parametrize("shards", [4, 1])
+def test_each_host_reads_its_own_shards(parquet_dir, tmp_path, monkeypatch, shards):
+  """Two hosts (seqio ShardInfo): with 4 files each host opens only its two; with one file
+  (an older export) each reads it whole and keeps its half. Either way the hosts' examples
+  are disjoint and together every exported row once."""
+  from code_t5.data import sources  # pylint: disable=g-import-not-at-top
+  wikitext.export(str(tmp_path / "wikitext"), from_disk=str(parquet_dir), shards=shards)
+  monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path))
+  opened, records = [], sources.JsonLinesSource._records
+
+  def spy(self, path):
+    opened.append(os.path.basename(path.decode() if isinstance(path, bytes) else path))
+    return records(self, path)
+
+  monkeypatch.setattr(sources.JsonLinesSource, "_records", spy)
+  source = seqio.get_mixture_or_task("wikitext_span_corruption").source
+  texts = {}
+  for host in (0, 1):
+    opened.clear()
+    ds = source.get_dataset("train", shuffle=False, shard_info=seqio.ShardInfo(host, 2))
+    texts[host] = [x["text"].decode() for x in ds.as_numpy_iterator()]
+    if shards == 4:
+      assert sorted(opened) == [f"wikitext_train.jsonl-{i:05d}-of-00004" for i in (host, host + 2)]
+    else:
+      assert opened == ["wikitext_train.jsonl"]
+  assert not set(texts[0]) & set(texts[1])
+  assert sorted(texts[0] + texts[1]) == sorted(
+      r["text"] for r in atomic.read_jsonl(str(tmp_path / "wikitext" / "wikitext_train.jsonl")))
+  assert len(texts[0]) + len(texts[1]) == 6
+  # One host, unshuffled: the exported order.
+  whole = source.get_dataset("train", shuffle=False)
+  assert [x["text"].decode() for x in whole.as_numpy_iterator()] == [
+      t for t in ROWS["train"] if len(t) > 100]

@@ -36,6 +36,7 @@ def main(argv=None) -> int:
                       "found)")
   parser.add_argument("--out_dir", help="default: $CODE_T5_DATA_DIR/codesearchnet, where the "
                       "tasks read")
+  shared.add_shards_flag(parser)
   args = parser.parse_args(argv)
 
   def _export():
@@ -46,7 +47,8 @@ def main(argv=None) -> int:
                                    languages, args.from_source_tree and
                                    os.path.expanduser(args.from_source_tree),
                                    extra_train_trees=[os.path.expanduser(t) for t in
-                                                      args.extra_train_tree])
+                                                      args.extra_train_tree],
+                                   shards=args.shards)
     print(f"\nExported CodeSearchNet from {summary['source']} to {out_dir} in "
           f"{time.time() - start:.1f} s")
     print(f"{'language':<12}{'split':<12}{'rows':>10}  skipped")

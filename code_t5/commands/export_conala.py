@@ -25,13 +25,14 @@ def main(argv=None) -> int:
   parser.add_argument("--mined_for_codegen", type=int, default=100000, help="first N mined pairs "
                       "for conala_mined_code_generation (the baseline used 100k; default: "
                       "%(default)s)")
+  shared.add_shards_flag(parser)
   args = parser.parse_args(argv)
 
   def _export():
     start = time.time()
     out_dir = os.path.expanduser(args.out_dir or paths.conala_dir())
     summary = conala.export(out_dir, args.from_disk and os.path.expanduser(args.from_disk),
-                            args.mined_for_codegen)
+                            args.mined_for_codegen, args.shards)
     print(f"\nExported CoNaLa from {summary['source']} to {out_dir} in "
           f"{time.time() - start:.1f} s")
     print(json.dumps(summary, indent=1))

@@ -33,6 +33,7 @@ def main(argv=None) -> int:
                       help="keep rows with more characters than this (default: %(default)s)")
   parser.add_argument("--test_into_train", action="store_true",
                       help="append the test rows to train (validation stays for evaluation)")
+  shared.add_shards_flag(parser)
   args = parser.parse_args(argv)
 
   def _export():
@@ -40,7 +41,7 @@ def main(argv=None) -> int:
     out_dir = os.path.expanduser(args.out_dir or paths.wikitext_dir())
     summary = wikitext.export(out_dir, args.config, args.from_disk and
                               os.path.expanduser(args.from_disk), args.min_length,
-                              args.test_into_train)
+                              args.test_into_train, args.shards)
     print(f"\nExported {summary['config']} from {summary['source']} to {out_dir} in "
           f"{time.time() - start:.1f} s (rows longer than {args.min_length} characters):")
     for split, counts in summary["splits"].items():

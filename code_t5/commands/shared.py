@@ -5,6 +5,7 @@ import os
 import sys
 import traceback
 
+from code_t5 import atomic_files as atomic
 from code_t5 import quiet
 
 from code_t5.corpora import flcc, prepare
@@ -22,6 +23,13 @@ def add_split_flags(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                       help="processes that read, filter and hash files; the output does not "
                       "depend on it (default: the number of CPUs, %(default)s)")
+
+
+def add_shards_flag(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument("--shards", type=int, default=atomic.EXPORT_SHARDS,
+                      help="files per split (<name>.jsonl-0000i-of-0000N), so that each host of "
+                      "a multi-host run reads only its own; at least the number of hosts "
+                      "(default: %(default)s)")
 
 
 def parser(doc: str, prog: str = None) -> argparse.ArgumentParser:

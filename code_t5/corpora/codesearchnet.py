@@ -64,8 +64,7 @@ def output_path(out_dir: str, language: str, split: str) -> str:
 
 def read_split(out_dir: str, language: str, split: str) -> list[dict]:
   """The exported rows of one split (for retrieval evaluation)."""
-  with open(output_path(out_dir, language, split), encoding="utf-8") as f:
-    return [json.loads(line) for line in f]
+  return list(atomic.read_jsonl(output_path(out_dir, language, split)))
 
 
 def _open_lines(path: str) -> Iterator[tuple[int, str]]:
@@ -213,10 +212,11 @@ def _split(row: dict, where: str) -> str:
 def export(out_dir: str, from_disk: Optional[str] = None,
            languages: Optional[Iterable[str]] = None, from_source_tree: Optional[str] = None,
            splits: Optional[dict[str, float]] = None,
-           extra_train_trees: Sequence[str] = ()) -> dict:
+           extra_train_trees: Sequence[str] = (), shards: int = atomic.EXPORT_SHARDS) -> dict:
   """Writes the files above for `languages` (default: all six from the hub; from disk, those
   found), plus the training pairs of `extra_train_trees`; returns the summary (also written as
-  codesearchnet_summary.json). Nothing is replaced unless the whole export succeeds."""
+  codesearchnet_summary.json); each split in `shards` files (<split>.jsonl-0000i-of-0000N).
+  Nothing is replaced unless the whole export succeeds."""
   wanted = tuple(languages) if languages else None
   unknown = sorted(set(wanted or ()) - set(LANGUAGES))
   if unknown:
@@ -245,8 +245,7 @@ def export(out_dir: str, from_disk: Optional[str] = None,
         for s in SPLITS:
           path = output_path(out_dir, lang, s)
           os.makedirs(os.path.dirname(path), exist_ok=True)
-          tmp = stack.enter_context(atomic.replacing(path))
-          writers[lang][s] = stack.enter_context(open(tmp, "w", encoding="utf-8"))
+          writers[lang][s] = stack.enter_context(atomic.sharded_jsonl(path, shards))
         counts[lang] = dict.fromkeys(SPLITS, 0)
         skipped[lang] = {s: {} for s in SPLITS}
       return writers[lang][split]
@@ -261,7 +260,7 @@ def export(out_dir: str, from_disk: Optional[str] = None,
       if wanted and lang not in wanted:
         not_selected[lang] = not_selected.get(lang, 0) + 1
         continue
-      f = writer(lang, split)
+      write = writer(lang, split)
       if not reason and split != "train":
         held_out.update(_held_out_keys(out))
       elif not reason and row.get("_extra") and not held_out.isdisjoint(_held_out_keys(out)):
@@ -269,7 +268,7 @@ def export(out_dir: str, from_disk: Optional[str] = None,
       if reason:
         skipped[lang][split][reason] = skipped[lang][split].get(reason, 0) + 1
         continue
-      f.write(json.dumps(out, ensure_ascii=False) + "\n")
+      write(out)
       counts[lang][split] += 1
     absent = sorted(set(wanted or ()) - set(counts))
     if absent:
@@ -277,7 +276,7 @@ def export(out_dir: str, from_disk: Optional[str] = None,
                        "--languages or add their files.")
     if not counts:
       raise ValueError(f"{from_disk}: no CodeSearchNet rows in its files.")
-  summary = {"source": from_disk or f"huggingface hub: {HUB_NAME}",
+  summary = {"source": from_disk or f"huggingface hub: {HUB_NAME}", "shards": shards,
              "extra_train_trees": list(extra_train_trees),
              "languages": {lang: counts[lang] for lang in sorted(counts)},
              "skipped": {lang: skipped[lang] for lang in sorted(skipped)},

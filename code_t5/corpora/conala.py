@@ -95,15 +95,19 @@ def carve_dev(rows: list[dict]) -> tuple[list[dict], list[dict]]:
           [r for r in rows if side[r["question_id"]] == "dev"])
 
 
-def _write(path: str, rows: Iterable[dict], desc: str, total: Optional[int] = None) -> int:
-  return atomic.write_jsonl(path, tqdm.tqdm(rows, desc=desc, unit="row", total=total))
+def _write(path: str, rows: Iterable[dict], desc: str, total: Optional[int] = None,
+           shards: int = 1) -> int:
+  return atomic.write_jsonl(path, tqdm.tqdm(rows, desc=desc, unit="row", total=total), shards)
 
 
-def export(out_dir: str, from_disk: Optional[str] = None, mined_for_codegen: int = 100000) -> dict:
-  """Writes the files above; returns the summary (also written as conala_summary.json)."""
+def export(out_dir: str, from_disk: Optional[str] = None, mined_for_codegen: int = 100000,
+           shards: int = atomic.EXPORT_SHARDS) -> dict:
+  """Writes the files above, each in `shards` files (<name>.jsonl-0000i-of-0000N); returns the
+  summary (also written as conala_summary.json)."""
   source = _read_original(from_disk) if from_disk else _read_hub()
   os.makedirs(out_dir, exist_ok=True)
-  summary = {"source": from_disk or "huggingface hub: neulab/conala", "files": {},
+  summary = {"source": from_disk or "huggingface hub: neulab/conala", "shards": shards,
+             "files": {},
              "without_rewritten_intent": {}}
   curated = {name: [_normalise(r, CURATED_FIELDS, f"{name} row {i}")
                     for i, r in enumerate(source[name])]
@@ -112,7 +116,7 @@ def export(out_dir: str, from_disk: Optional[str] = None, mined_for_codegen: int
   curated["curated_train"], curated["curated_dev"] = carve_dev(curated["curated_train_full"])
   for name in ("curated_train", "curated_dev", "curated_test", "curated_train_full"):
     rows = curated[name]
-    summary["files"][name] = _write(output_path(out_dir, name), rows, name, len(rows))
+    summary["files"][name] = _write(output_path(out_dir, name), rows, name, len(rows), shards)
     # Excluded from conala_rewrite_intent (and counted here, not dropped silently).
     summary["without_rewritten_intent"][name] = sum(
         not (r["rewritten_intent"] or "").strip() for r in rows)
@@ -127,7 +131,9 @@ def export(out_dir: str, from_disk: Optional[str] = None, mined_for_codegen: int
         codegen.append({"intent": row["intent"], "snippet": row["snippet"]})
       yield row
 
-  summary["files"]["mined"] = _write(output_path(out_dir, "mined"), mined_rows(), "mined")
-  summary["files"]["mined_codegen"] = _write(codegen_path, codegen, "mined for code generation")
+  summary["files"]["mined"] = _write(output_path(out_dir, "mined"), mined_rows(), "mined",
+                                     shards=shards)
+  summary["files"]["mined_codegen"] = _write(codegen_path, codegen, "mined for code generation",
+                                             shards=shards)
   atomic.write_json(os.path.join(out_dir, SUMMARY), summary, indent=1)
   return summary

@@ -113,8 +113,10 @@ def load(config: str = "wikitext-103-raw-v1", from_disk: Optional[str] = None):
 
 
 def export(out_dir: str, config: str = "wikitext-103-raw-v1", from_disk: Optional[str] = None,
-           min_length: int = 100, test_into_train: bool = False) -> dict:
-  """Writes wikitext_{train,validation,test}.jsonl and the summary; returns the summary.
+           min_length: int = 100, test_into_train: bool = False,
+           shards: int = atomic.EXPORT_SHARDS) -> dict:
+  """Writes wikitext_{train,validation,test}.jsonl (each in `shards` files,
+  wikitext_<split>.jsonl-0000i-of-0000N) and the summary; returns the summary.
 
   `test_into_train` appends the test rows to train (as the original code-t5 did), keeping
   validation for evaluation; test.jsonl is then still written, for reference.
@@ -127,7 +129,7 @@ def export(out_dir: str, config: str = "wikitext-103-raw-v1", from_disk: Optiona
                      f"{dataset['train'].column_names}); is this wikitext?")
   os.makedirs(out_dir, exist_ok=True)
   root = from_disk or ""
-  summary = {"config": config, "source": from_disk or "huggingface hub", "min_length": min_length,
+  summary = {"config": config, "shards": shards, "source": from_disk or "huggingface hub", "min_length": min_length,
              "test_into_train": test_into_train,
              "files": {split: [os.path.relpath(f, root) if root else f for f in names]
                        for split, names in files.items()},
@@ -138,7 +140,8 @@ def export(out_dir: str, config: str = "wikitext-103-raw-v1", from_disk: Optiona
     rows = tqdm.tqdm((row for s in sources for row in dataset[s]), total=read,
                      desc=f"wikitext {split}", unit="row")
     kept = atomic.write_jsonl(split_path(out_dir, split),
-                              ({"text": r["text"]} for r in rows if len(r["text"]) > min_length))
+                              ({"text": r["text"]} for r in rows if len(r["text"]) > min_length),
+                              shards)
     summary["splits"][split] = {"read": read, "kept": kept}
   atomic.write_json(os.path.join(out_dir, SUMMARY), summary, indent=1)
   return summary

@@ -7,6 +7,7 @@ from typing import Callable, Optional, Sequence
 import seqio
 import tensorflow as tf
 
+from code_t5 import atomic_files as atomic
 from code_t5 import paths
 from code_t5.corpora import prepare
 from code_t5.corpora.splits import SPLITS
@@ -79,19 +80,63 @@ class PreparedFlccSource(seqio.TFExampleDataSource):
 
 
 
-class JsonLinesSource(seqio.FunctionDataSource):
-  """JSON lines, one example per line; each field a string, a number (read as its text) or
-  null (read as ""). Anything else (a malformed line, a list or an object where a string is
-  expected) stops reading with an error naming the file, the line and the field."""
+class _JsonLinesPatterns(collections.abc.Mapping):
+  """split -> the export's path (the data dir read at use time); the files are listed by
+  JsonLinesSource.list_shards."""
+
+  def __init__(self, path_fn: Callable[[str], str], splits: Sequence[str]):
+    self._path_fn, self._splits = path_fn, tuple(splits)
+
+  def __getitem__(self, split: str) -> str:
+    if split not in self._splits:
+      raise KeyError(split)
+    return self._path_fn(split)
+
+  def __iter__(self):
+    return iter(self._splits)
+
+  def __len__(self) -> int:
+    return len(self._splits)
+
+
+class JsonLinesSource(seqio.FileDataSource):
+  """JSON lines, one example per line, in one file or in shards (`<path>-00000-of-0000N`, as
+  the exports write them): under N hosts (seqio's ShardInfo) each host reads its own shards.
+  An export with fewer files than hosts is read whole by each host, which keeps 1/N.
+
+  Each field a string, a number (read as its text) or null (read as ""). Anything else (a
+  malformed line, a list or an object where a string is expected) stops reading with an error
+  naming the file, the line and the field."""
 
   def __init__(self, path_fn: Callable[[str], str], fields: Sequence[str],
                count_fn: Callable[[str], Optional[int]], missing_hint: str,
                splits: Sequence[str] = SPLITS):
     self._path_fn, self._fields, self._count_fn = path_fn, tuple(fields), count_fn
     self._missing_hint = missing_hint
-    super().__init__(dataset_fn=self._read, splits=splits)
+    super().__init__(read_file_fn=self._read_file,
+                     split_to_filepattern=_JsonLinesPatterns(path_fn, splits),
+                     block_length=1)
+
+  def list_shards(self, split: str) -> Sequence[str]:
+    path = self._path_fn(split)
+    files = atomic.jsonl_files(path)
+    if not files:
+      raise FileNotFoundError(f"{path}: not found. {self._missing_hint}")
+    return files
+
+  def get_dataset(self, split: str = "train", shuffle: bool = True,
+                  seed: Optional[int] = None, shard_info: Optional[seqio.ShardInfo] = None,
+                  **kwargs) -> tf.data.Dataset:
+    # One row from each file in turn: the exports deal rows to the shards in turn, so an
+    # unshuffled read gives them back in the exported order.
+    self._cycle_length = len(self.list_shards(split))
+    if shard_info and len(self.list_shards(split)) < shard_info.num_shards:
+      return super().get_dataset(split, shuffle, seed, None, **kwargs).shard(
+          shard_info.num_shards, shard_info.index)
+    return super().get_dataset(split, shuffle, seed, shard_info, **kwargs)
 
   def _records(self, path: str):
+    path = path.decode("utf-8") if isinstance(path, bytes) else path
     with open(path, encoding="utf-8") as f:
       for number, line in enumerate(f, 1):
         try:
@@ -111,13 +156,9 @@ class JsonLinesSource(seqio.FunctionDataSource):
           example[k] = "" if value is None else str(value)
         yield example
 
-  def _read(self, split: str, shuffle_files: bool, seed: Optional[int] = None) -> tf.data.Dataset:
-    del shuffle_files, seed  # one file per split; seqio shuffles examples downstream
-    path = self._path_fn(split)
-    if not os.path.exists(path):
-      raise FileNotFoundError(f"{path}: not found. {self._missing_hint}")
+  def _read_file(self, path: tf.Tensor) -> tf.data.Dataset:
     return tf.data.Dataset.from_generator(
-        lambda: self._records(path),
+        self._records, args=(path,),
         output_signature={k: tf.TensorSpec((), tf.string) for k in self._fields})
 
   def num_input_examples(self, split: str) -> Optional[int]:
