@@ -40,12 +40,20 @@ def _tree(folder) -> dict:
           for d, _, names in os.walk(folder) for n in names}
 
 
-def test_beam_pipeline_writes_what_the_local_preparation_writes(tmp_path):
+@pytest.mark.parametrize("min_shards", [1, 8])
+def test_beam_pipeline_writes_what_the_local_preparation_writes(tmp_path, min_shards):
   from code_t5.corpora import beam_prepare, prepare  # pylint: disable=g-import-not-at-top
   root = _odd_tree(str(tmp_path / "src"))
-  local = prepare.prepare(root, str(tmp_path / "local"), SPLITS, shard_bytes=400)
+  local = prepare.prepare(root, str(tmp_path / "local"), SPLITS, shard_bytes=400,
+                          min_shards=min_shards)
   beam = beam_prepare.prepare_with_beam(root, str(tmp_path / "beam"), SPLITS, shard_bytes=400,
-                                        beam_args=MULTI_PROCESS)
+                                        beam_args=MULTI_PROCESS, min_shards=min_shards)
+  if min_shards > 1:  # every language and split in at least that many shards
+    per_split = {}
+    for shard in beam["shards"]:
+      key = shard.split(".tfrecord-")[0]
+      per_split[key] = per_split.get(key, 0) + 1
+    assert min(per_split.values()) >= min_shards, per_split
   assert local["skipped"] == beam["skipped"] and beam["skipped"]["duplicate"] == 1
   assert set(beam["skipped"]) >= {"duplicate", "misplaced", "name_not_utf8", "symlink"}
   assert len(beam["shards"]) > 6  # several shards per split, so the writes spread

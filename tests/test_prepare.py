@@ -162,3 +162,22 @@ def test_workers_never_fork_after_jax_started(tmp_path, code_tree):
   for shard in shards:
     with open(os.path.join(forked, shard), "rb") as a, open(os.path.join(spawned, shard), "rb") as b:
       assert a.read() == b.read(), shard
+
+
+def test_min_shards_gives_each_of_that_many_hosts_its_own_files(tmp_path, code_tree,
+                                                                monkeypatch):
+  import seqio  # pylint: disable=g-import-not-at-top
+  import code_t5.tasks  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+  prepare.prepare(code_tree, str(tmp_path / "flcc_dev"), min_shards=4, workers=1)
+  shards = sorted(glob.glob(str(tmp_path / "flcc_dev" / "python" / "validation.tfrecord-*")))
+  assert [os.path.basename(s)[-14:] for s in shards] == [
+      f"{i:05d}-of-00004" for i in range(4)]
+  monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path))
+  source = seqio.get_mixture_or_task("flcc_dev_python_lm").source
+  paths = {}
+  for host in range(4):
+    ds = source.get_dataset("train", shuffle=False, shard_info=seqio.ShardInfo(host, 4))
+    paths[host] = [x["path"] for x in ds.as_numpy_iterator()]
+  every = [x["path"] for x in source.get_dataset("train", shuffle=False).as_numpy_iterator()]
+  assert sorted(p for host in paths.values() for p in host) == sorted(every)
+  assert all(paths.values()) and len(set(every)) == len(every)

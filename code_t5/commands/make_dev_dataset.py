@@ -59,7 +59,7 @@ def _build(args) -> dict:
     return built
   prepared_dir = os.path.expanduser(args.prepared_dir or paths.flcc_dir(dev=True))
   manifest = prepare.prepare(out_root, prepared_dir, splits.parse_splits(args.splits),
-                             args.shard_bytes, args.workers)
+                             args.shard_bytes, args.workers, args.min_shards)
   shared.print_summary(manifest, prepared_dir, time.time() - start)
   return manifest
 

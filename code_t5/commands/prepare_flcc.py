@@ -46,9 +46,11 @@ def main(argv=None) -> int:
     if args.runner:
       from code_t5.corpora import beam_prepare  # pylint: disable=g-import-not-at-top
       manifest = beam_prepare.prepare_with_beam(root, out_dir, fractions, args.shard_bytes,
-                                                [f"--runner={args.runner}", *beam_args])
+                                                [f"--runner={args.runner}", *beam_args],
+                                                args.min_shards)
     else:
-      manifest = prepare.prepare(root, out_dir, fractions, args.shard_bytes, args.workers)
+      manifest = prepare.prepare(root, out_dir, fractions, args.shard_bytes, args.workers,
+                                 args.min_shards)
     shared.print_summary(manifest, out_dir, time.time() - start)
     return manifest
 

@@ -23,6 +23,10 @@ def add_split_flags(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                       help="processes that read, filter and hash files; the output does not "
                       "depend on it (default: the number of CPUs, %(default)s)")
+  parser.add_argument("--min_shards", type=int, default=1,
+                      help="at least this many shards per language and split (some empty for a "
+                      "small one): the number of hosts that will read it, so that each reads "
+                      "its own files (default: %(default)s)")
 
 
 def add_shards_flag(parser: argparse.ArgumentParser) -> None:

@@ -30,14 +30,14 @@ def _inspect(item):  # (index in the tree's order, flcc.SourceFile)
   return index, flcc.inspect_file(source.disk_path)
 
 
-def _plan(inspected, sources, splits, shard_bytes, listing):
+def _plan(inspected, sources, splits, shard_bytes, listing, min_shards=1):
   """(groups, stats, plan) from every file's inspection, in the tree's order as locally."""
   stats = flcc.ScanStats(kept=listing.kept, skipped=listing.skipped.copy(),
                          examples=dict(listing.examples), warned=listing.warned.copy(),
                          warn_details=dict(listing.warn_details))
   results = [r for _, r in sorted(inspected, key=lambda x: x[0])]
   groups = prepare.classify(sources, results, splits, stats)
-  return groups, stats, prepare.plan_shards(groups, splits, shard_bytes)
+  return groups, stats, prepare.plan_shards(groups, splits, shard_bytes, min_shards)
 
 
 def _write_shard(job):  # ((out_dir, shard path relative to it), [prepare.Entry])
@@ -70,7 +70,7 @@ def _write_manifest(written, planned, root, out_dir, splits):
 
 def prepare_with_beam(root: str, out_dir: str, splits=DEFAULT_SPLITS,
                       shard_bytes: int = prepare.DEFAULT_SHARD_BYTES,
-                      beam_args: Optional[Sequence[str]] = None) -> dict:
+                      beam_args: Optional[Sequence[str]] = None, min_shards: int = 1) -> dict:
   """Runs the pipeline (options from `beam_args`, e.g. ["--runner=DirectRunner"]); returns the
   manifest, as prepare.prepare does."""
   try:
@@ -95,7 +95,8 @@ def prepare_with_beam(root: str, out_dir: str, splits=DEFAULT_SPLITS,
                    | "SpreadFiles" >> beam.Reshuffle()
                    | "ReadAndHash" >> beam.Map(_inspect)
                    | "Gather" >> beam.combiners.ToList())
-      planned = inspected | "Plan" >> beam.Map(_plan, sources, splits, shard_bytes, listing)
+      planned = inspected | "Plan" >> beam.Map(_plan, sources, splits, shard_bytes, listing,
+                                                  min_shards)
       _ = (planned
            | "Shards" >> beam.FlatMap(lambda g: [((out_dir, rel), entries)
                                                  for rel, entries in sorted(g[2].items())])

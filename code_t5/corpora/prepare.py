@@ -93,15 +93,17 @@ def classify(sources, inspected, splits, stats: flcc.ScanStats) -> dict:
   return groups
 
 
-def plan_shards(groups, splits, shard_bytes: int) -> dict:
-  """{shard path relative to the output: [Entry]}; every language gets every split."""
+def plan_shards(groups, splits, shard_bytes: int, min_shards: int = 1) -> dict:
+  """{shard path relative to the output: [Entry]}; every language gets every split, in at
+  least `min_shards` shards (some empty when it has fewer files: each of that many hosts
+  then reads its own)."""
   plan = {}
   for slug in sorted({slug for slug, _ in groups}):
     for split, _ in splits:
       entries = sorted(groups.get((slug, split), []),
                        key=lambda e: (e.source.repo, e.source.original_path, e.source.name))
       total = sum(e.num_bytes for e in entries)
-      num = max(1, math.ceil(total / shard_bytes))
+      num = max(1, min_shards, math.ceil(total / shard_bytes))
       for i in range(num):
         name = f"{split}.tfrecord-{i:05d}-of-{num:05d}"
         plan[os.path.join(slug, name)] = entries[i * len(entries) // num:
@@ -146,7 +148,8 @@ def _write_shard(job: tuple[str, list[Entry]]) -> tuple[str, str]:
 
 
 def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
-            shard_bytes: int = DEFAULT_SHARD_BYTES, workers: int = 1) -> dict:
+            shard_bytes: int = DEFAULT_SHARD_BYTES, workers: int = 1,
+            min_shards: int = 1) -> dict:
   """Prepares `root` into `out_dir`; returns the manifest (also written as manifest.json).
 
   Raises atomic.FolderLocked at once if another run is preparing into `out_dir`.
@@ -156,7 +159,7 @@ def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
   os.makedirs(out_dir, exist_ok=True)
   try:
     with atomic.folder_lock(out_dir, what="preparation"):
-      return _prepare_locked(root, out_dir, splits, shard_bytes, workers)
+      return _prepare_locked(root, out_dir, splits, shard_bytes, workers, min_shards)
   except BaseException:
     if created:  # a folder this run made and left empty goes too
       with contextlib.suppress(OSError):
@@ -174,11 +177,12 @@ def leftovers(out_dir: str, plan) -> list[str]:
   return [p for p in shards if os.path.relpath(p, out_dir) not in plan] + temporaries
 
 
-def _prepare_locked(root: str, out_dir: str, splits, shard_bytes: int, workers: int) -> dict:
+def _prepare_locked(root: str, out_dir: str, splits, shard_bytes: int, workers: int,
+                    min_shards: int = 1) -> dict:
   groups, stats = scan(root, splits, workers)
   if not groups:
     raise ValueError(f"{root}: no usable source file (skipped: {dict(stats.skipped)}).")
-  plan = plan_shards(groups, splits, shard_bytes)
+  plan = plan_shards(groups, splits, shard_bytes, min_shards)
   fingerprint = _fingerprint(plan)
   state_path = os.path.join(out_dir, STATE)
   manifest_path = os.path.join(out_dir, MANIFEST)
