@@ -118,20 +118,28 @@ def write_jsonl(path: str, rows, shards: int = 1) -> int:
   return count
 
 
-def read_jsonl(path: str) -> Iterator[dict]:
-  """The rows `write_jsonl` wrote to `path`, in order, from one file or its shards."""
+def jsonl_lines(path: str) -> Iterator[tuple[str, int, str]]:
+  """(file, line number, line) of the rows `write_jsonl` wrote to `path`, in order, from one
+  file or its shards (one line from each shard in turn)."""
   files = jsonl_files(path)
   if not files:
     raise FileNotFoundError(f"{path}: not found (nor shards {path}-00000-of-NNNNN ...)")
   with contextlib.ExitStack() as stack:
-    handles = [stack.enter_context(open(f, encoding="utf-8")) for f in files]
+    handles = [[f, stack.enter_context(open(f, encoding="utf-8")), 0] for f in files]
     while handles:
-      for handle in list(handles):
-        line = handle.readline()
+      for entry in list(handles):
+        line = entry[1].readline()
         if line:
-          yield json.loads(line)
+          entry[2] += 1
+          yield entry[0], entry[2], line
         else:
-          handles.remove(handle)
+          handles.remove(entry)
+
+
+def read_jsonl(path: str) -> Iterator[dict]:
+  """The rows `write_jsonl` wrote to `path`, in order, from one file or its shards."""
+  for _, _, line in jsonl_lines(path):
+    yield json.loads(line)
 
 
 def _holder_pid(fd: int) -> str:

@@ -319,3 +319,35 @@ def test_nothing_usable_is_a_one_line_error_and_leaves_nothing(tmp_path):
   assert _error_lines(result.stderr) == [
       f"error: {root}: no usable source file (skipped: {{'name_not_utf8': 1}})."]
   assert not out.exists()
+
+
+def test_mined_rewrite_on_two_hosts_killed_resumed_and_merged_writes_each_id_once(tmp_path):
+  """Two processes (--process_index 0 and 1 of 2), each SIGKILLed at a random point and run
+  again, then merged: every id once, in the input's order (mined exported in 3 shards)."""
+  from code_t5 import atomic_files as atomic  # pylint: disable=g-import-not-at-top
+  rows = [conala_fixtures.mined_row(i) for i in range(3000)]
+  mined = tmp_path / "mined.jsonl"
+  atomic.write_jsonl(str(mined), rows, shards=3)
+  out = tmp_path / "out.jsonl"
+  base = [*command("rewrite-conala-mined"), f"--mined={mined}", f"--out={out}",
+          "--predictor=copy_intent", "--batch_size=3", "--process_count=2"]
+  rng = random.Random(7)
+  for index in (0, 1):
+    part = tmp_path / f"out.jsonl.part-{index:05d}-of-00002"
+    target = rng.randint(1000, 40000)
+    kill_when(base + [f"--process_index={index}"],
+              lambda: part.exists() and part.stat().st_size >= target, poll_seconds=0.005)
+    assert 0 < part.stat().st_size < 300 * 1500  # killed part-way
+  refused = subprocess.run(base + ["--merge"], capture_output=True, text=True)
+  assert refused.returncode == 2 and "out.jsonl.part-00000-of-00002: " in refused.stderr
+  assert "--process_index=0 --process_count=2" in refused.stderr and not out.exists()
+  finish = [subprocess.Popen(base + [f"--process_index={i}"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE) for i in (0, 1)]
+  assert [p.wait() for p in finish] == [0, 0]
+  merged = subprocess.run(base + ["--merge"], capture_output=True, text=True)
+  assert merged.returncode == 0, merged.stderr[-2000:]
+  ids = [json.loads(x)["id"] for x in out.read_text().splitlines()]
+  assert ids == [r["id"] for r in rows]
+  shares = [[json.loads(x)["id"] for x in (tmp_path / f"out.jsonl.part-{i:05d}-of-00002")
+             .read_text().splitlines()] for i in (0, 1)]
+  assert not set(shares[0]) & set(shares[1]) and min(map(len, shares)) > 1000

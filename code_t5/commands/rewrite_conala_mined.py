@@ -7,11 +7,18 @@ Writes {"id", "question_id", "intent", "snippet", "rewritten_intent"} per line. 
 time and run the same command again: it continues where it stopped, each id exactly once; when
 every id is already written it prints its summary and exits without loading the checkpoint.
 `--predictor=copy_intent` copies the intent instead of running a model (a baseline, no T5X).
+
+On N hosts (each with its own devices), run the same command on each with
+`--process_index=i --process_count=N`: host i rewrites its share of the ids into
+<out>.part-0000i-of-0000N, resumable on its own; then, on any one of them,
+`--merge --process_count=N` writes <out> with every id exactly once (and refuses, naming the
+part to finish, while one is incomplete).
 """
 import json
 import os
 import sys
 
+from code_t5 import atomic_files as atomic
 from code_t5 import paths
 from code_t5.train import batch_inference
 from code_t5.corpora import conala
@@ -41,13 +48,22 @@ def main(argv=None) -> int:
   parser.add_argument("--temperature", type=float, default=0.6,
                       help="with --decoding=temperature")
   parser.add_argument("--top_k", type=int, default=40, help="with --decoding=temperature")
+  parser.add_argument("--process_index", type=int, default=0,
+                      help="this host's share of the ids (0 .. --process_count - 1)")
+  parser.add_argument("--process_count", type=int, default=1, help="hosts sharing the work")
+  parser.add_argument("--merge", action="store_true",
+                      help="merge the --process_count finished parts into --out")
   args = parser.parse_args(argv)
 
   def _rewrite():
     mined = os.path.expanduser(args.mined or conala.output_path(paths.conala_dir(),
                                                                  "mined"))
-    if not os.path.exists(mined):
+    if not atomic.jsonl_files(mined):
       raise FileNotFoundError(f"{mined}: not found. {conala.HINT}")
+    if args.merge:
+      print(json.dumps(batch_inference.merge_parts(mined, os.path.expanduser(args.out),
+                                                   args.process_count)))
+      return
     if args.predictor == "copy_intent":
       predictor = batch_inference.CopyIntentPredictor()
     else:
@@ -59,8 +75,10 @@ def main(argv=None) -> int:
           args.temperature, args.top_k, gin_bindings=args.gin_bindings))
     total = (summaries.count(paths.conala_dir(), conala.SUMMARY, "files", "mined")
              if args.mined is None else None)
+    share = (args.process_index, args.process_count)
     summary = batch_inference.rewrite_mined(mined, os.path.expanduser(args.out), predictor,
-                                      args.batch_size, total)
+                                            args.batch_size, total if share == (0, 1) else None,
+                                            share)
     if not summary["written"]:
       print(f"Nothing left to write: all {summary['total']} ids are in {summary['output']}.",
             file=sys.stderr)

@@ -3,14 +3,21 @@
 The output gets one line per input id, written batch by batch and flushed. A restart reads the
 ids already written (dropping a last line cut short by a kill) and continues after them, so the
 finished file has every id exactly once whatever the interruptions.
+
+Across hosts, process i of N rewrites the ids whose hash falls in share i (`in_share`) into its
+own part, `<out>.part-0000i-of-0000N`, resumable on its own; `merge_parts` then checks that
+every part is complete and writes `<out>` with every id once, in the input's order.
 """
 import functools
+import hashlib
 import json
 import os
 import time
 from typing import Callable, Iterable, Iterator, Optional, Protocol, Sequence
 
 import tqdm
+
+from code_t5 import atomic_files as atomic
 
 
 class Predictor(Protocol):
@@ -136,29 +143,79 @@ def _batches(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
     yield batch
 
 
+def in_share(key: str, index: int, count: int) -> bool:
+  """Whether id `key` is process `index`'s of `count` (by its hash: any input order or sharding
+  gives each process the same ids)."""
+  return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:16], 16) % count == index
+
+
+def part_path(out_path: str, index: int, count: int) -> str:
+  """Process `index`'s output: `out_path` itself for one process."""
+  return out_path if count == 1 else f"{out_path}.part-{index:05d}-of-{count:05d}"
+
+
+def mined_rows(mined_path: str) -> Iterator[dict]:
+  """The mined pairs, in order, from one file or the export's shards; a malformed line stops
+  with its file and line."""
+  for path, number, line in atomic.jsonl_lines(mined_path):
+    try:
+      row = json.loads(line)
+      row["id"]  # pylint: disable=pointless-statement
+    except (ValueError, KeyError, TypeError) as e:
+      raise ValueError(f"{path}:{number}: not a mined CoNaLa pair ({e!r}); "
+                       "re-export with code-t5-export-conala.") from None
+    yield row
+
+
+def merge_parts(mined_path: str, out_path: str, count: int) -> dict:
+  """Writes `out_path` from the `count` parts: every mined id once, in the input's order.
+  Refuses, naming the part and the command that finishes it, while a part is incomplete."""
+  order, seen = [], set()
+  for row in mined_rows(mined_path):
+    if row["id"] not in seen:
+      seen.add(row["id"])
+      order.append(row["id"])
+  lines = {}
+  for index in range(count):
+    part = part_path(out_path, index, count)
+    read_done_ids(part)  # drops a last line cut short by a kill
+    with open(part, encoding="utf-8") if os.path.exists(part) else open(os.devnull) as f:
+      for line in f:
+        lines.setdefault(json.loads(line)["id"], line)
+    missing = sum(1 for key in order if in_share(key, index, count) and key not in lines)
+    if missing:
+      raise ValueError(f"{part}: {missing} of its ids are not written yet; run the rewrite "
+                       f"again with --process_index={index} --process_count={count} to finish "
+                       "it, then merge.")
+  with atomic.replacing(out_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+    for key in order:
+      out.write(lines[key])
+  return {"output": out_path, "parts": count, "total": len(order)}
+
+
 def rewrite_mined(mined_path: str, out_path: str, predictor: Predictor, batch_size: int = 64,
-                  total: Optional[int] = None) -> dict:
-  """Writes {"id", "question_id", "intent", "snippet", "rewritten_intent"} per mined pair."""
+                  total: Optional[int] = None, share: tuple[int, int] = (0, 1)) -> dict:
+  """Writes {"id", "question_id", "intent", "snippet", "rewritten_intent"} per mined pair of
+  `share` (process index, process count) to that process's part (`part_path`)."""
+  index, count = share
+  if not 0 <= index < count:
+    raise ValueError(f"--process_index={index} --process_count={count}: the index must be "
+                     "between 0 and the count - 1")
+  out_path = part_path(out_path, index, count)
   done = read_done_ids(out_path)
   resumed = len(done)
   start, written, duplicates = time.time(), 0, 0
 
   def todo():
     nonlocal duplicates
-    with open(mined_path, encoding="utf-8") as f:
-      for number, line in enumerate(f, 1):
-        try:
-          row = json.loads(line)
-          key = row["id"]
-        except (ValueError, KeyError) as e:
-          raise ValueError(f"{mined_path}:{number}: not a mined CoNaLa pair ({e!r}); "
-                           "re-export with code-t5-export-conala.") from None
-        if key in seen:  # a repeated id in the input: written once
-          duplicates += 1
-          continue
-        seen.add(key)
-        if key not in done:
-          yield row
+    for row in mined_rows(mined_path):
+      key = row["id"]
+      if key in seen:  # a repeated id in the input: written once
+        duplicates += 1
+        continue
+      seen.add(key)
+      if key not in done and in_share(key, index, count):
+        yield row
 
   seen = set()
   os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
