@@ -26,7 +26,7 @@ GIN = "code_t5/gin_configs/t5x"
     ([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]], False, None, 1.0),
 ])
 def test_info_nce_matches_the_hand_computed_loss(passages, symmetric, loss, accuracy):
-  from code_t5.train.contrastive_loss import info_nce
+  from code_t5.models.contrastive_loss import info_nce
   queries = np.array(passages if len(passages) == 3 else [[1.0, 0.0], [0.0, 1.0]], np.float32)
   got_loss, got_accuracy = info_nce(queries, np.array(passages, np.float32), 1.0, symmetric)
   if loss is None:  # logits = P P^T; the mean over rows of -log softmax(row)[i]
@@ -37,9 +37,28 @@ def test_info_nce_matches_the_hand_computed_loss(passages, symmetric, loss, accu
 
 
 def test_lower_temperature_sharpens_the_loss():
-  from code_t5.train.contrastive_loss import info_nce
+  from code_t5.models.contrastive_loss import info_nce
   q = np.eye(4, dtype=np.float32)
   assert float(info_nce(q, q, 0.05)[0]) < float(info_nce(q, q, 1.0)[0])
+
+
+@needs_t5x
+def test_a_config_gin_written_before_the_move_to_models_still_loads():
+  """Runs trained before the dual encoder moved to code_t5/models/ name its old module in their
+  config.gin; that import still gives the same class."""
+  import gin  # pylint: disable=g-import-not-at-top
+  from code_t5.models import dual_encoder  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  try:
+    gin.parse_config("from __gin__ import dynamic_registration\n"
+                     "from code_t5.train import dual_encoder\n"
+                     "dual_encoder.DualEncoderModel.temperature = 0.25\n")
+    with gin.config_scope(None):
+      configured = gin.get_configurable(dual_encoder.DualEncoderModel)
+    model = configured(module=None, vocabulary=None, optimizer_def=None)
+    assert isinstance(model, dual_encoder.DualEncoderModel) and model.temperature == 0.25
+  finally:
+    gin.clear_config()
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +86,7 @@ def test_dual_encoder_trains_and_embeds_with_the_search_loader(csn_env, tmp_path
   _train(csn_env, f"--gin_file={GIN}/dual_encoder_dev.gin", f"--gin.MODEL_DIR='{model_dir}'",
          "--gin.TRAIN_STEPS=4", "--gin.BATCH_SIZE=4", "--gin.train.eval_period=4",
          "--gin.train.eval_steps=1")
-  from code_t5.train import dual_encoder  # pylint: disable=g-import-not-at-top
+  from code_t5.models import dual_encoder  # pylint: disable=g-import-not-at-top
   encoder = dual_encoder.load_encoder(str(model_dir))
   queries = encoder.embed_queries(["read a json file", "sort a list", "x"])
   code = encoder.embed_code(["def f(path):\n  return json.load(open(path))"])

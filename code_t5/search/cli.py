@@ -13,7 +13,7 @@ symlinks leading out of DIR and files that do not decode or parse are counted by
 summary. Hidden folders (.git, .venv) and __pycache__ are not walked.
 
 Models: `bm25` (default; words with identifiers split, so "read file" meets `read_file`),
-`dense:t5x:<checkpoint_dir>` (a dual encoder, code_t5.train.dual_encoder), `dense:hash` (a
+`dense:t5x:<checkpoint_dir>` (a dual encoder, code_t5.models.dual_encoder), `dense:hash` (a
 stand-in, not a model: hashed sub-words, for trying the dense path without T5X), and
 `hybrid:dense:t5x:<checkpoint_dir>` / `hybrid:dense:hash` (short: `hybrid:t5x:<dir>`,
 `hybrid:hash`): both indexes from one extraction, each query ranked by reciprocal-rank fusion of

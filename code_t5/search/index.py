@@ -94,9 +94,9 @@ def load_encoder(spec: str):
   kind, _, location = spec.partition(":")
   if kind == "t5x" and location:
     try:
-      from code_t5.train import dual_encoder  # pylint: disable=g-import-not-at-top  (T5X; slow)
+      from code_t5.models import dual_encoder  # pylint: disable=g-import-not-at-top  (T5X; slow)
     except ImportError as e:
-      raise RuntimeError(f"--model=dense:{spec}: cannot import code_t5.train.dual_encoder ({e}); "
+      raise RuntimeError(f"--model=dense:{spec}: cannot import code_t5.models.dual_encoder ({e}); "
                          "it needs T5X installed (see the README).") from None
     return dual_encoder.load_encoder(location)
   raise ValueError(f"--model=dense:{spec}: expected dense:hash or dense:t5x:<checkpoint_dir>.")
