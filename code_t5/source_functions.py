@@ -64,6 +64,23 @@ class Extraction:
     self.skip_examples.setdefault(reason, example)
 
 
+def printable(path: str) -> str:
+  """`path` safe to print and to write as UTF-8: undecodable bytes show as `\\xff`."""
+  try:
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+  except UnicodeEncodeError:  # a lone surrogate that did not come from the file system
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def is_utf8(text: str) -> bool:
+  """Whether `text` can be written as UTF-8 (names read from disk may hold raw bytes)."""
+  try:
+    text.encode("utf-8")
+  except UnicodeEncodeError:
+    return False
+  return True
+
+
 def source_files(root: str, exclude: Sequence[str] = (), skip: Optional[str] = None
                  ) -> Iterator[str]:
   """Paths of the files under `root`, relative to it with "/" separators, sorted, and of

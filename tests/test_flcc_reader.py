@@ -74,7 +74,8 @@ def test_bad_input_tree_is_counted_by_reason(tmp_path):
   os.mkfifo(os.path.join(repo_dir, "pipe.py"))                    # cannot be read as a file
 
   from code_t5.corpora import prepare
-  groups, stats = prepare.scan(root)
+  stats = flcc.ScanStats()
+  groups = prepare.scan(list(flcc.iter_source_files(root, stats)), stats)
   assert stats.kept == 1
   assert dict(stats.skipped) == {
       "binary": 1, "not_utf8": 1, "empty": 2, "too_large": 1, "generated": 3,

@@ -18,7 +18,7 @@ import conala_fixtures
 import flcc_fixtures
 from code_t5.data import preprocessors
 from code_t5.data import vocabularies
-from code_t5.corpora import conala, prepare
+from code_t5.corpora import conala, flcc, prepare
 from code_t5 import atomic_files as atomic
 from conftest import command, kill_when, run_command
 
@@ -47,7 +47,8 @@ def test_random_files_are_kept_exactly_or_skipped_with_a_reason(tmp_path_factory
   originals = {f"{name}.py": data for name, data in files.items()}
   flcc_fixtures.add_repo(root, "o", "r", originals)
   out = str(tmp_path_factory.mktemp("out"))
-  _, stats = prepare.scan(root)
+  stats = flcc.ScanStats()
+  prepare.scan(list(flcc.iter_source_files(root, stats)), stats)
   assert stats.kept + sum(stats.skipped.values()) == len(originals)
   if not stats.kept:  # nothing usable: a clear error, not an empty dataset
     with pytest.raises(ValueError, match="no usable source file"):

@@ -20,6 +20,7 @@ import os
 from typing import Optional, Sequence
 
 from code_t5 import atomic_files as atomic
+from code_t5.corpora import filters
 from code_t5.corpora import flcc
 from code_t5.corpora import prepare
 from code_t5.corpora.splits import DEFAULT_SPLITS
@@ -27,7 +28,7 @@ from code_t5.corpora.splits import DEFAULT_SPLITS
 
 def _inspect(item):  # (index in the tree's order, flcc.SourceFile)
   index, source = item
-  return index, flcc.inspect_file(source.disk_path)
+  return index, filters.inspect_file(source.disk_path)
 
 
 def _plan(inspected, sources, splits, shard_bytes, listing, min_shards=1):

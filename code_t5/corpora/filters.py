@@ -1,4 +1,8 @@
-"""File filters of the original FLCC training pipeline, each with a named skip reason."""
+"""File filters of the original FLCC training pipeline, each with a named skip reason, and
+`inspect_file`, which runs them on one file (for the local and the Beam preparation)."""
+import hashlib
+import os
+import stat
 from typing import Optional
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB
@@ -52,3 +56,25 @@ def check_text(text: str) -> Optional[str]:
   if max(lengths) > MAX_LINE_LENGTH or sum(lengths) / len(lengths) > MAX_AVG_LINE_LENGTH:
     return "long_lines"
   return None
+
+
+def inspect_file(disk_path: str) -> tuple[Optional[str], Optional[str], int]:
+  """(skip reason, None, 0) or (None, sha256 of the bytes, size) for one file.
+
+  Pure (no shared state), so preparation can run it in worker processes.
+  """
+  try:
+    info = os.stat(disk_path)
+    # FIFOs, sockets and devices cannot be read as files (and a FIFO would block).
+    reason = check_size(info.st_size) if stat.S_ISREG(info.st_mode) else "unreadable"
+    if reason is None:
+      with open(disk_path, "rb") as f:
+        data = f.read()
+      text, reason = decode(data)
+      if reason is None:
+        reason = check_text(text)
+  except OSError:
+    reason = "unreadable"
+  if reason is not None:
+    return reason, None, 0
+  return None, hashlib.sha256(data).hexdigest(), len(data)

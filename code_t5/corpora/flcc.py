@@ -8,13 +8,12 @@ accepted. `paths.json` maps each renamed dataset file to its original path in th
 """
 import collections
 import dataclasses
-import hashlib
 import json
 import os
 import re
-import stat
 from typing import Iterator, Optional
 
+from code_t5 import source_functions
 from code_t5.corpora import filters
 
 
@@ -52,23 +51,6 @@ class SourceFile:
   original_path: str  # path inside the repository, from paths.json (else `name`)
 
 
-def printable(path: str) -> str:
-  """`path` safe to print and to write as UTF-8: undecodable bytes show as `\\xff`."""
-  try:
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-  except UnicodeEncodeError:  # a lone surrogate that did not come from the file system
-    return path.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def is_utf8(text: str) -> bool:
-  """Whether `text` can be written as UTF-8 (names read from disk may hold raw bytes)."""
-  try:
-    text.encode("utf-8")
-  except UnicodeEncodeError:
-    return False
-  return True
-
-
 @dataclasses.dataclass
 class ScanStats:
   """What a scan kept and skipped, by reason, with one example path per reason; and what it
@@ -81,11 +63,11 @@ class ScanStats:
 
   def skip(self, reason: str, path: str) -> None:
     self.skipped[reason] += 1
-    self.examples.setdefault(reason, printable(path))
+    self.examples.setdefault(reason, source_functions.printable(path))
 
   def warn(self, kind: str, example: str, message: str, unit: str = "repositories") -> None:
     self.warned[kind] += 1
-    self.warn_details.setdefault(kind, (printable(example), unit, message))
+    self.warn_details.setdefault(kind, (source_functions.printable(example), unit, message))
 
   @property
   def warnings(self) -> list[str]:
@@ -193,7 +175,7 @@ def load_paths(v3: str, owner: str, repo: str, init_hash: str, stats: ScanStats)
     return {}
   usable = {}
   for name, original in paths.items():
-    if isinstance(original, str) and original and is_utf8(original):
+    if isinstance(original, str) and original and source_functions.is_utf8(original):
       usable[name] = original
     else:
       stats.warn("bad_paths_json_entries", f"{path}: {name!r}: {original!r}"[:300],
@@ -231,38 +213,16 @@ def iter_source_files(root: str, stats: ScanStats) -> Iterator[SourceFile]:
         name = os.path.relpath(disk_path, repo_dir)
         original = paths.get(name, name)
         # The path, repository and language are stored as UTF-8 text in every record.
-        if not (is_utf8(original) and is_utf8(key) and is_utf8(language)):
+        if not (source_functions.is_utf8(original) and source_functions.is_utf8(key) and source_functions.is_utf8(language)):
           stats.skip("name_not_utf8", disk_path)
           continue
         yield SourceFile(language=language, ext=ext, repo=key, init_hash=init_hash, name=name,
                          disk_path=disk_path, original_path=original)
 
 
-def inspect_file(disk_path: str) -> tuple[Optional[str], Optional[str], int]:
-  """(skip reason, None, 0) or (None, sha256 of the bytes, size) for one file.
-
-  Pure (no shared state), so preparation can run it in worker processes.
-  """
-  try:
-    info = os.stat(disk_path)
-    # FIFOs, sockets and devices cannot be read as files (and a FIFO would block).
-    reason = filters.check_size(info.st_size) if stat.S_ISREG(info.st_mode) else "unreadable"
-    if reason is None:
-      with open(disk_path, "rb") as f:
-        data = f.read()
-      text, reason = filters.decode(data)
-      if reason is None:
-        reason = filters.check_text(text)
-  except OSError:
-    reason = "unreadable"
-  if reason is not None:
-    return reason, None, 0
-  return None, hashlib.sha256(data).hexdigest(), len(data)
-
-
 def read_source(source: SourceFile, stats: ScanStats) -> Optional[str]:
   """Reads and filters one file; returns its text, or None after counting the skip."""
-  reason, _, _ = inspect_file(source.disk_path)
+  reason, _, _ = filters.inspect_file(source.disk_path)
   if reason is not None:
     stats.skip(reason, source.disk_path)
     return None

@@ -23,6 +23,8 @@ import sys
 import tqdm
 
 from code_t5 import atomic_files as atomic
+from code_t5 import source_functions
+from code_t5.corpora import filters
 from code_t5.corpora import flcc
 from code_t5.corpora.splits import DEFAULT_SPLITS, split_of
 
@@ -60,22 +62,21 @@ def _mapper(workers: int):
         fn, items, chunksize=1 if not ordered else 32)
 
 
-def scan(root: str, splits=DEFAULT_SPLITS, workers: int = 1):
-  """Reads and filters the tree; returns ({(language slug, split): [Entry]}, ScanStats).
+def scan(sources, stats, splits=DEFAULT_SPLITS, workers: int = 1):
+  """Reads and filters the tree's files (flcc.iter_source_files, skips counted in `stats`);
+  returns {(language slug, split): [Entry]}.
 
   `workers` processes read, filter and hash files; results come back in the tree's order, so
   the outcome (which duplicate is kept, the splits) does not depend on `workers`.
   """
-  stats = flcc.ScanStats()
-  sources = list(flcc.iter_source_files(root, stats))
   with _mapper(workers) as pmap:
-    inspected = list(tqdm.tqdm(pmap(flcc.inspect_file, [s.disk_path for s in sources]),
+    inspected = list(tqdm.tqdm(pmap(filters.inspect_file, [s.disk_path for s in sources]),
                                total=len(sources), desc="scanning", unit="file"))
-  return classify(sources, inspected, splits, stats), stats
+  return classify(sources, inspected, splits, stats)
 
 
 def classify(sources, inspected, splits, stats: flcc.ScanStats) -> dict:
-  """{(language slug, split): [Entry]} from each source's flcc.inspect_file result, in the
+  """{(language slug, split): [Entry]} from each source's filters.inspect_file result, in the
   tree's order: skips and duplicates (the first file of a sha256 wins) are counted in `stats`.
   Shared by the local path and the Beam pipeline (beam_prepare.py)."""
   groups, seen = {}, set()
@@ -154,12 +155,15 @@ def prepare(root: str, out_dir: str, splits=DEFAULT_SPLITS,
 
   Raises atomic.FolderLocked at once if another run is preparing into `out_dir`.
   """
-  flcc.find_v3(root)  # a wrong root fails before anything is created
+  # The tree is listed first: a wrong root fails before anything is created.
+  stats = flcc.ScanStats()
+  sources = list(flcc.iter_source_files(root, stats))
   created = not os.path.isdir(out_dir)
   os.makedirs(out_dir, exist_ok=True)
   try:
     with atomic.folder_lock(out_dir, what="preparation"):
-      return _prepare_locked(root, out_dir, splits, shard_bytes, workers, min_shards)
+      return _prepare_locked(root, sources, stats, out_dir, splits, shard_bytes, workers,
+                             min_shards)
   except BaseException:
     if created:  # a folder this run made and left empty goes too
       with contextlib.suppress(OSError):
@@ -177,9 +181,9 @@ def leftovers(out_dir: str, plan) -> list[str]:
   return [p for p in shards if os.path.relpath(p, out_dir) not in plan] + temporaries
 
 
-def _prepare_locked(root: str, out_dir: str, splits, shard_bytes: int, workers: int,
-                    min_shards: int = 1) -> dict:
-  groups, stats = scan(root, splits, workers)
+def _prepare_locked(root: str, sources, stats, out_dir: str, splits, shard_bytes: int,
+                    workers: int, min_shards: int = 1) -> dict:
+  groups = scan(sources, stats, splits, workers)
   if not groups:
     raise ValueError(f"{root}: no usable source file (skipped: {dict(stats.skipped)}).")
   plan = plan_shards(groups, splits, shard_bytes, min_shards)
@@ -227,7 +231,7 @@ def _prepare_locked(root: str, out_dir: str, splits, shard_bytes: int, workers: 
 
 def manifest_of(root: str, splits, groups, stats: flcc.ScanStats, shards: dict) -> dict:
   """The manifest: what was read, kept and skipped, and each shard's sha256."""
-  manifest = {"format_version": FORMAT_VERSION, "source": flcc.printable(os.path.abspath(root)),
+  manifest = {"format_version": FORMAT_VERSION, "source": source_functions.printable(os.path.abspath(root)),
               "splits": dict(splits), "features": list(FEATURES), "languages": {},
               "shards": dict(sorted(shards.items())), **stats.summary()}
   for (slug, split), entries in sorted(groups.items()):
