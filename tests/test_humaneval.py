@@ -54,6 +54,28 @@ def test_canonical_solutions_pass_and_empty_completions_fail():
   assert humaneval.evaluate([(t, "") for t in FIRST], PROBLEMS, ks=[1])["pass@1"] == 0.0
 
 
+def test_single_line_infilling_masks_each_line_and_runs_by_execution(tmp_path):
+  """HumanEval-SingleLineInfilling's 1,033 problems; the masked lines pass, empty ones fail,
+  through the command as a user runs it."""
+  infills = humaneval.single_line_infilling(PROBLEMS)
+  assert len(infills) == 1033
+  first = [k for k in infills if k.rsplit("/", 1)[0] in FIRST[:2]]
+  one = infills[first[0]]
+  assert one["prompt"].startswith(PROBLEMS[FIRST[0]]["prompt"]) and one["middle"].strip()
+  assert one["prompt"] + one["middle"] + "\n" + one["suffix"] == (
+      PROBLEMS[FIRST[0]]["prompt"] + PROBLEMS[FIRST[0]]["canonical_solution"])
+  for completion, expected in (("middle", 1.0), ("", 0.0)):
+    path = _write(tmp_path / f"{completion or 'empty'}.jsonl", [
+        {"task_id": k, "completion": infills[k][completion] if completion else ""}
+        for k in first])
+    result = run_command("eval-humaneval", f"--samples={path}", "--infilling", "--json", "--k=1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert summary["pass@1"] == expected and summary["problems"] == len(first)
+  refused = run_command("eval-humaneval", f"--samples={path}", "--model=t5x:/x")
+  assert refused.returncode == 2 and "add --infilling" in refused.stderr
+
+
 @pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "guards_only"])
 def test_hostile_samples_are_contained_and_leave_the_machine_as_it_was(tmp_path, monkeypatch,
                                                                       namespaces):

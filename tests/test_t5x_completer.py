@@ -256,6 +256,25 @@ def test_fim_model_prompts_in_psm_form_serves_a_suffix_and_replays_with_it(fim_m
     _check_suggestions(response.json()["result"], 2)
 
 
+def test_a_fim_model_writes_and_scores_single_line_infills(fim_model_dir, model_dir, tmp_path):
+  import json  # pylint: disable=g-import-not-at-top
+  samples = tmp_path / "infills.jsonl"
+  result = subprocess.run([sys.executable, "-m", "code_t5.commands.eval_humaneval",
+                           f"--samples={samples}", "--infilling", f"--model=t5x:{fim_model_dir}",
+                           "--limit=3", "--k=1", "--json"],
+                          capture_output=True, text=True, cwd=REPO_ROOT)
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = json.loads(result.stdout.splitlines()[-1])
+  assert summary["problems"] == 3 and 0.0 <= summary["pass@1"] <= 1.0
+  rows = [json.loads(x) for x in samples.read_text().splitlines()]
+  assert [r["task_id"] for r in rows] == ["HumanEval/0/L0", "HumanEval/0/L1", "HumanEval/0/L2"]
+  refused = subprocess.run([sys.executable, "-m", "code_t5.commands.eval_humaneval",
+                            f"--samples={tmp_path}/x.jsonl", "--infilling",
+                            f"--model=t5x:{model_dir}"], capture_output=True, text=True,
+                           cwd=REPO_ROOT)
+  assert refused.returncode == 2 and "not trained with fill-in-the-middle" in refused.stderr
+
+
 def test_log_likelihoods_are_the_scores_beam_search_reports(completer):
   """The hybrid's model scores: log P(line, then the line break | text), as beam search (alpha
   0) scores the lines it decodes, in one batch whatever the number of lines."""
