@@ -322,6 +322,7 @@ def test_nothing_usable_is_a_one_line_error_and_leaves_nothing(tmp_path):
   assert not out.exists()
 
 
+@pytest.mark.stack_independent
 def test_mined_rewrite_on_two_hosts_killed_resumed_and_merged_writes_each_id_once(tmp_path):
   """Two processes (--process_index 0 and 1 of 2), each SIGKILLed at a random point and run
   again, then merged: every id once, in the input's order (mined exported in 3 shards)."""
