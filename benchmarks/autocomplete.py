@@ -137,6 +137,21 @@ def replay_all(completers_by_row: dict, files, max_words: int) -> dict:
   return reports
 
 
+def decodings(model_dir: str, served, k: int) -> dict:
+  """The same checkpoint decoded several ways (text -> suggestions), for the decoding table."""
+  from code_t5.autocomplete import t5x_completer  # pylint: disable=g-import-not-at-top
+  plain = t5x_completer.T5XCompleter(model_dir, alpha=0.0, warm_up=False)
+  return {
+      "beam search, length-normalised (alpha 0.6; served)": served,
+      "beam search, log-probability (alpha 0)": lambda t: plain.complete(t, k=k),
+      # Sampling at a temperature this low takes the likeliest token at each step.
+      "greedy (sampling at temperature 1e-4)": lambda t: plain.complete(t, k=k,
+                                                                       temperature=1e-4),
+      "sampling (temperature 0.8, 2k samples), reranked by log-probability":
+          lambda t: plain.complete(t, k=k, temperature=0.8),
+  }
+
+
 def row(held_out: str, name: str, report: dict) -> dict:
   return {"held-out files": held_out, "model": name, "queries": report["queries"],
           "exact next word": round(report["exact_next_word"], 3),
@@ -145,10 +160,14 @@ def row(held_out: str, name: str, report: dict) -> dict:
           "lenient accuracy (seed's)": round(report["accuracy"], 3)}
 
 
-def markdown(rows: list[dict], extra: dict) -> str:
+def _table(rows: list[dict]) -> list[str]:
   columns = list(rows[0])
   lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-  lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+  return lines + ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
+
+
+def markdown(rows: list[dict], extra: dict) -> str:
+  lines = _table(rows)
   curve = ", ".join(f"{p['step']}: {p.get('loss_per_all_target_tokens')}"
                     for p in extra["learning_curve"])
   grid = ", ".join(f"{r['weight']}: {r['exact_next_word']:.3f} / "
@@ -165,6 +184,8 @@ def markdown(rows: list[dict], extra: dict) -> str:
       "", *lines, "",
       f"Model: `{extra['gin_file']}` ({extra['train']}); validation loss per token by step: "
       f"{curve}.",
+      *(["", f"Decodings of the same checkpoint, on the first {extra['decoding_files']} "
+          "test files:", "", *_table(extra["decodings"]), ""] if extra["decodings"] else []),
       f"Hybrid: `--model=hybrid:ngram:DIR,t5x:DIR,weight={extra['weight']}`, the n-gram's "
       f"share fit on {extra['fit_queries']} queries of {extra['files']} validation-split files "
       f"(weight: exact next word / EM there): {grid}.",
@@ -180,6 +201,8 @@ def main() -> None:
   parser.add_argument("--max_words", type=int, default=150)
   parser.add_argument("--k", type=int, default=4)
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--decoding_files", type=int, default=0,
+                      help="also compare decodings of the model on this many test files")
   parser.add_argument("--second_tree", help="a second held-out tree of Python files (default: "
                       "the installed `optax` package, which the dev dataset does not hold)")
   common.add_output_flags(parser)
@@ -212,12 +235,19 @@ def main() -> None:
         f"hybrid (weight {weight})": lambda t: hybrid.ranked(cached.candidates(t), weight)[:args.k],
     }, files, args.max_words)
     rows += [row(name, model_name, report) for model_name, report in reports[name].items()]
-  extra = {"command": " ".join(sys.argv[1:]), "date": time.strftime("%Y-%m-%d"),
+  decoding_rows = []
+  if args.decoding_files:
+    files = held_out["dev test split"][:args.decoding_files]
+    for name, report in replay_all(decodings(model_dir, cached.model_lines, args.k), files,
+                                   args.max_words).items():
+      decoding_rows.append(row("dev test split", name, report))
+  extra = {"command": " ".join(sys.argv[1:]), "decodings": decoding_rows, "date": time.strftime("%Y-%m-%d"),
            "machine": common.machine(), "files": args.files, "seed": args.seed,
            "max_words": args.max_words, "k": args.k, "train": trained,
            "gin_file": args.gin_file, "second_tree": second_tree,
            "learning_curve": learning_curve(model_dir), "weight": weight, "fit": grid,
-           "fit_queries": grid[0]["queries"] if grid else 0}
+           "fit_queries": grid[0]["queries"] if grid else 0,
+           "decoding_files": args.decoding_files}
   result = common.report("autocomplete", rows, common.out_dir(args), extra)
   if args.update_readme:
     common.write_section(markdown(rows, {**extra, "machine": result["machine"]}), BEGIN, END,

@@ -37,7 +37,7 @@ DECODE_STEPS = (16, 32, 64, 128)
 # A request's k suggestions come from this many times k decodes: beams (or samples) that
 # differ only past the end of the line or past max_length collapse into one suggestion.
 DECODES_PER_SUGGESTION = 2
-# Training sequence length of the autocomplete recipe: prompt + completion fit in it.
+# Prompt + completion, where the run's config.gin names no targets length.
 DEFAULT_CONTEXT_TOKENS = 256
 # Only the text's tail is tokenised: no token spans more characters than this (SentencePiece's
 # default longest piece; a byte is one character or less).
@@ -96,8 +96,12 @@ class T5XCompleter:
     self.fim = bool(task) and "fim" in task.group(1)
     self.fim_ids = fim.sentinel_ids(self.vocabulary) if self.fim else None
     self.checkpoint = checkpoint
-    self.max_decode_tokens = max_decode_tokens
-    self.max_prompt_tokens = max_prompt_tokens or DEFAULT_CONTEXT_TOKENS - max_decode_tokens
+    # Prompt and completion fit in the length the model trained on (its run's targets length):
+    # a quarter of it for the completion at most, the rest for the prompt.
+    trained = re.search(r"TASK_FEATURE_LENGTHS = \{'targets': (\d+)", config)
+    context = int(trained.group(1)) if trained else DEFAULT_CONTEXT_TOKENS
+    self.max_decode_tokens = max_decode_tokens = min(max_decode_tokens, max(1, context // 4))
+    self.max_prompt_tokens = max_prompt_tokens or context - max_decode_tokens
     if self.max_prompt_tokens < 1 or max_decode_tokens < 1:
       raise ValueError(f"max_prompt_tokens={self.max_prompt_tokens}, max_decode_tokens="
                        f"{max_decode_tokens}: both must be positive.")

@@ -3,7 +3,7 @@ ranking trials by held-out loss in nats per byte (code_t5/train/sweep.py says ho
 
   code-t5-sweep --gin_file=code_t5/gin_configs/t5x/autocomplete_cpu.gin --sweep_dir=DIR \\
       --trials=8 --minutes_per_trial=6 [--space=SPACE.json] [--gin.X=V ...]
-  code-t5-sweep --sweep_dir=DIR --report     # the table and the plot of what is there
+  code-t5-sweep --sweep_dir=DIR --report [--with_run=MODEL_DIR]   # the table and the plot
 
 Run it again on the same folder to resume, or twice at once to share the trials. DIR gets
 study.db (Optuna), trial_NNN/ (each trial's model dir and train.log), report.md and curves.png.
@@ -31,6 +31,8 @@ def main(argv=None) -> int:
   parser.add_argument("--held_out_bytes", type=int, default=65536,
                       help="bytes of the validation split each evaluation reads")
   parser.add_argument("--report", action="store_true", help="only write the table and plot")
+  parser.add_argument("--with_run", help="with --report: a finished run of the chosen recipe, "
+                      "drawn beside the trials (its held-out loss against its wall time)")
   args, extra = parser.parse_known_args(argv)
   unknown = [flag for flag in extra if not flag.startswith("--gin.")]
   if unknown:
@@ -57,7 +59,11 @@ def main(argv=None) -> int:
     report = sweep.table(study)
     with open(os.path.join(args.sweep_dir, "report.md"), "w") as f:
       f.write(report + "\n")
-    sweep.plot(study, os.path.join(args.sweep_dir, "curves.png"))
+    extra_curves = {}
+    if args.with_run:
+      extra_curves[f"chosen recipe ({os.path.basename(os.path.normpath(args.with_run))})"] = (
+          sweep.run_curve(args.with_run, args.task))
+    sweep.plot(study, os.path.join(args.sweep_dir, "curves.png"), extra_curves)
     states = [t.state.name for t in study.trials]
     print(report)
     print(f"\n{states.count('COMPLETE')} completed, {states.count('FAIL')} failed; "

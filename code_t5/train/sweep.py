@@ -153,6 +153,13 @@ def held_out_curve(model_dir: str, per_byte: float, start: float) -> Curve:
                [cross_ent[s] / fraction[s] * per_byte for s in steps])
 
 
+def run_curve(model_dir: str, task: str) -> Curve:
+  """A finished t5x.train run's held-out curve in nats per byte (`task`'s vocabulary), its
+  clock started when T5X wrote the run's config.gin."""
+  return held_out_curve(model_dir, tokens_per_byte(task),
+                        os.path.getmtime(os.path.join(model_dir, "config.gin")))
+
+
 def _train(cmd: list[str], log_path: str, timeout: float) -> tuple[int, bool]:
   """Runs one t5x.train; returns (exit status, whether it was stopped at `timeout`)."""
   with open(log_path, "a") as log:
