@@ -33,7 +33,7 @@ def test_recipe_defaults_follow_the_includes(monkeypatch):
   monkeypatch.chdir(REPO_ROOT)
   assert sweep.recipe_defaults(GIN) == {"batch_size": 8, "sequence_length": 128}
   assert sweep.recipe_defaults("code_t5/gin_configs/t5x/autocomplete_cpu.gin") == {
-      "batch_size": 16, "sequence_length": 256}
+      "batch_size": 8, "sequence_length": 128}
 
 
 @pytest.mark.skipif(trainer_runs.installed_trainer() != "t5x",
