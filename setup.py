@@ -80,6 +80,8 @@ setuptools.setup(
             "tensorflow-serving-api",  # t5x.export (runs/export_lm.gin)
             # LoRA adapters (runs/finetune_lora.gin); lora.py patches one private qwix helper.
             "qwix>=0.1.8,<0.2",
+            # code-t5-sweep: Optuna's study (heartbeat_stale_trial_callback: 4.9+) and its plot.
+            "optuna>=4.9,<6", "matplotlib",
         ],
     },
 )
