@@ -56,6 +56,16 @@ def read_scalars(event_dir: str, tag: str) -> dict[int, float]:
   return values
 
 
+def t5x_validation_losses(model_dir: str) -> dict[int, float]:
+  """{step: cross-entropy per non-padding target token} of T5X's training evals. T5X's `loss`
+  adds z-loss; its cross-entropy is averaged over all target positions, so dividing by the
+  non-padding fraction of the same positions leaves cross-entropy per token."""
+  event_dir = os.path.join(model_dir, "training_eval")
+  cross_ent = read_scalars(event_dir, "cross_ent_loss_per_all_target_tokens")
+  fraction = read_scalars(event_dir, "non_padding_fraction/loss_weights")
+  return {step: cross_ent[step] / fraction[step] for step in cross_ent if fraction.get(step)}
+
+
 def mtf_validation_losses(model_dir: str) -> dict[int, float]:
   """{step: cross-entropy per non-padding token} from Mesh TF's perplexity_eval summaries."""
   return {step: -value for step, value in read_scalars(model_dir, "neg_log_perplexity").items()

@@ -174,12 +174,7 @@ def validation_losses(s: Settings) -> dict[int, float]:
   """{step: cross-entropy per non-padding target token} from the trainer's summaries."""
   if s.trainer == "mtf":
     return checkpoint_files.mtf_validation_losses(s.model_dir)
-  # T5X's `loss` adds z-loss; its cross-entropy is averaged over all target positions, so
-  # dividing by the non-padding fraction of the same positions leaves cross-entropy per token.
-  event_dir = os.path.join(s.model_dir, "training_eval")
-  cross_ent = checkpoint_files.read_scalars(event_dir, "cross_ent_loss_per_all_target_tokens")
-  fraction = checkpoint_files.read_scalars(event_dir, "non_padding_fraction/loss_weights")
-  return {step: cross_ent[step] / fraction[step] for step in cross_ent if fraction.get(step)}
+  return checkpoint_files.t5x_validation_losses(s.model_dir)
 
 
 def record(s: Settings, commands: list[list[str]]) -> str:

@@ -141,16 +141,15 @@ def held_out_curve(model_dir: str, per_byte: float, start: float) -> Curve:
   token, times tokens per byte)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   event_dir = os.path.join(model_dir, "training_eval")
-  cross_ent = checkpoint_files.read_scalars(event_dir, "cross_ent_loss_per_all_target_tokens")
-  fraction = checkpoint_files.read_scalars(event_dir, "non_padding_fraction/loss_weights")
+  per_token = checkpoint_files.t5x_validation_losses(model_dir)
   wall = {}
   for path in tf.io.gfile.glob(os.path.join(event_dir, "**", "events.out.tfevents.*")):
     for event in tf.compat.v1.train.summary_iterator(path):
       if any(v.tag == "cross_ent_loss_per_all_target_tokens" for v in event.summary.value):
         wall[event.step] = event.wall_time
-  steps = sorted(s for s in cross_ent if fraction.get(s))
+  steps = sorted(per_token)
   return Curve(steps, [wall.get(s, start) - start for s in steps],
-               [cross_ent[s] / fraction[s] * per_byte for s in steps])
+               [per_token[s] * per_byte for s in steps])
 
 
 def run_curve(model_dir: str, task: str) -> Curve:
@@ -245,6 +244,7 @@ def open_study(sweep_dir: str, name: str = "sweep"):
   killed sweep is failed after the heartbeat's grace period and retried once."""
   import optuna  # pylint: disable=g-import-not-at-top
   os.makedirs(sweep_dir, exist_ok=True)
+  optuna.logging.set_verbosity(optuna.logging.ERROR)  # a trial's failure: our own line
   warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
   storage = optuna.storages.RDBStorage(
       f"sqlite:///{os.path.abspath(os.path.join(sweep_dir, 'study.db'))}",
@@ -262,7 +262,6 @@ def sweep(gin_file: str, sweep_dir: str, trials: int, budget_s: float, base_task
           extra: Optional[list[str]] = None, progress=print) -> "optuna.Study":
   """Runs trials until `trials` have finished (completed or failed) in the study."""
   import optuna  # pylint: disable=g-import-not-at-top
-  optuna.logging.set_verbosity(optuna.logging.ERROR)  # failures: our own line
   space = space or DEFAULT_SPACE
   study = open_study(sweep_dir)
   ratios: dict[str, float] = {}
