@@ -50,7 +50,7 @@ def test_sweep_ranks_trials_counts_a_crash_and_resumes(tmp_path, data_dir):
   def run(trials: int):
     return subprocess.run(
         [sys.executable, "-m", "code_t5.commands.sweep", f"--gin_file={GIN}",
-         f"--sweep_dir={sweep_dir}", f"--trials={trials}", "--minutes_per_trial=1.5",
+         f"--sweep_dir={sweep_dir}", f"--trials={trials}", "--minutes_per_trial=2",
          f"--space={space}", "--task=flcc_dev_python_lm", "--held_out_bytes=4096",
          "--gin.train.run_eval_before_training=False"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
