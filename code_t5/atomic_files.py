@@ -65,17 +65,23 @@ def shard_paths(path: str, shards: int) -> list[str]:
   return [f"{path}-{i:05d}-of-{shards:05d}" for i in range(shards)]
 
 
-def jsonl_files(path: str) -> list[str]:
-  """The files that hold `path`'s rows: `path` itself, or its shards `path-iiiii-of-nnnnn` of
-  the newest complete set; [] when there are none."""
-  if os.path.exists(path):
-    return [path]
+def _shards_by_count(path: str) -> dict[int, list[str]]:
+  """{shard count N: the `path-iiiii-of-N` files present}."""
   folder, name = os.path.split(path)
   by_count: dict[int, list[str]] = {}
   for entry in (os.listdir(folder or ".") if os.path.isdir(folder or ".") else []):
     match = entry.startswith(name) and _SHARD.fullmatch(entry[len(name):])
     if match:
       by_count.setdefault(int(match.group(2)), []).append(os.path.join(folder, entry))
+  return by_count
+
+
+def jsonl_files(path: str) -> list[str]:
+  """The files that hold `path`'s rows: `path` itself, or its shards `path-iiiii-of-nnnnn` of
+  the newest complete set; [] when there are none."""
+  if os.path.exists(path):
+    return [path]
+  by_count = _shards_by_count(path)
   complete = [sorted(files) for count, files in by_count.items() if len(files) == count]
   return max(complete, key=lambda files: os.path.getmtime(files[0]), default=[])
 
@@ -99,10 +105,7 @@ def sharded_jsonl(path: str, shards: int = 1) -> Iterator[Callable[[dict], None]
     yield write
     for f in files:
       f.close()
-  for old in [path] + [os.path.join(os.path.dirname(path), e)
-                       for e in os.listdir(os.path.dirname(path) or ".")
-                       if e.startswith(os.path.basename(path))
-                       and _SHARD.fullmatch(e[len(os.path.basename(path)):])]:
+  for old in [path] + [f for files in _shards_by_count(path).values() for f in files]:
     if old not in paths and os.path.exists(old):
       os.remove(old)
 

@@ -130,7 +130,7 @@ class JsonLinesSource(seqio.FileDataSource):
     # One row from each file in turn: the exports deal rows to the shards in turn, so an
     # unshuffled read gives them back in the exported order.
     self._cycle_length = len(self.list_shards(split))
-    if shard_info and len(self.list_shards(split)) < shard_info.num_shards:
+    if shard_info and self._cycle_length < shard_info.num_shards:
       return super().get_dataset(split, shuffle, seed, None, **kwargs).shard(
           shard_info.num_shards, shard_info.index)
     return super().get_dataset(split, shuffle, seed, shard_info, **kwargs)
