@@ -4,7 +4,14 @@ Builds FLCC trees of 1x, 4x and 16x the stdlib dev tree (each copy's repositorie
 owner, each file given a copy-specific last line so deduplication keeps it), then times
 preparation with 1 and N workers next to reading every file once (the I/O limit).
 
-  python benchmarks/preparation.py [--sizes=1,4,16] [--workers=1,2] [--work_dir=/tmp/prep_bench]
+With --beam_workers (apache-beam installed: the `cache` extra), the same trees again through
+the Beam pipeline on the DirectRunner (multi-processing mode, 1 and N workers), and a
+projection of the wall time of a 1 TB corpus on 16 to 1,024 workers from the best measured
+per-worker rate of each path: a projection, not a measurement (it assumes the rate holds per
+worker, as it does when the workers' disks and network keep up, and leaves out start-up).
+
+  python benchmarks/preparation.py [--sizes=1,4,16] [--workers=1,2] [--beam_workers=1,2]
+      [--work_dir=/tmp/prep_bench]
 """
 import argparse
 import os
@@ -51,6 +58,8 @@ def main() -> None:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--sizes", default="1,4,16")
   parser.add_argument("--workers", default=f"1,{os.cpu_count()}")
+  parser.add_argument("--beam_workers", default="",
+                      help="e.g. 1,2: also the Beam pipeline on the DirectRunner")
   parser.add_argument("--work_dir", default=None)
   common.add_output_flags(parser)
   args = parser.parse_args()
@@ -65,16 +74,42 @@ def main() -> None:
       build_tree(base, tree, size)
     plain_read(tree)  # warm the page cache so both sides read from memory
     (files, total), read_seconds = common.timed(plain_read, tree)
-    for workers in sorted({int(w) for w in args.workers.split(",")}):
-      out = os.path.join(work, f"out_x{size}_w{workers}")
+    runs = [("local", int(w)) for w in args.workers.split(",")]
+    runs += [("beam", int(w)) for w in args.beam_workers.split(",") if w]
+    for path, workers in sorted(set(runs)):
+      out = os.path.join(work, f"out_x{size}_{path}{workers}")
       shutil.rmtree(out, ignore_errors=True)
-      manifest, seconds = common.timed(prepare.prepare, tree, out, workers=workers)
-      rows.append({"size": f"{size}x", "workers": workers, "files": files,
+      manifest, seconds = common.timed(_prepare, path, tree, out, workers)
+      rows.append({"path": path, "size": f"{size}x", "workers": workers, "files": files,
                    "MB": round(total / 1e6, 1), "seconds": seconds,
                    "MB_per_s": total / 1e6 / seconds, "files_per_s": files / seconds,
                    "plain_read_MB_per_s": total / 1e6 / read_seconds,
                    "ratio_to_plain_read": read_seconds / seconds, "kept": manifest["kept"]})
-  common.report("preparation", rows, common.out_dir(args), {"work_dir": work})
+  common.report("preparation", rows, common.out_dir(args),
+                {"work_dir": work, "projection_1TB": projection(rows)})
+
+
+def _prepare(path: str, tree: str, out: str, workers: int) -> dict:
+  if path == "local":
+    return prepare.prepare(tree, out, workers=workers)
+  from code_t5.corpora import beam_prepare  # pylint: disable=g-import-not-at-top
+  return beam_prepare.prepare_with_beam(tree, out, beam_args=[
+      "--runner=DirectRunner", "--direct_running_mode=multi_processing",
+      f"--direct_num_workers={workers}"])
+
+
+def projection(rows: list[dict], corpus_mb: float = 1e6) -> list[dict]:
+  """PROJECTED hours for a 1 TB corpus on N workers: the best measured MB/s per worker of
+  each path (largest tree), times N. Not measured."""
+  out = []
+  for path in sorted({r["path"] for r in rows}):
+    largest = max((r for r in rows if r["path"] == path), key=lambda r: r["MB"])["size"]
+    per_worker = max(r["MB_per_s"] / r["workers"] for r in rows
+                     if r["path"] == path and r["size"] == largest)
+    out += [{"path": path, "workers": n, "MB_per_s_per_worker (measured)": round(per_worker, 2),
+             "projected_hours": round(corpus_mb / (per_worker * n) / 3600, 2)}
+            for n in (16, 64, 256, 1024)]
+  return out
 
 
 if __name__ == "__main__":

@@ -87,3 +87,21 @@ def write_corpus(folder: str) -> str:
   with gzip.open(os.path.join(folder, "java.jsonl.gz"), "wt") as f:
     f.write("".join(json.dumps(r) + "\n" for r in java_rows()))
   return folder
+
+
+
+def write_python_train_corpus(folder: str, copies: int) -> str:
+  """python.jsonl with `copies` distinct variants of each Python row (renamed, the docstring
+  numbered): for runs that take several batches of distinct examples."""
+  os.makedirs(folder, exist_ok=True)
+  rows = []
+  for split, functions in (("train", PYTHON_TRAIN), ("valid", PYTHON_VALID), ("test", PYTHON_TEST)):
+    for copy in range(copies):
+      for name, doc, body in functions:
+        variant = f"{name}_v{copy}"
+        code = f'def {variant}({ARGS[name]}):\n    """{doc}"""\n    {body}'
+        rows.append(row("python", split, variant, f"{doc} Variant {copy}.", code,
+                        tokens(f"def {variant}({ARGS[name]}):\n    {body}")))
+  with open(os.path.join(folder, "python.jsonl"), "w") as f:
+    f.write("".join(json.dumps(r) + "\n" for r in rows))
+  return folder

@@ -49,10 +49,11 @@ def test_no_cuda_wheels_were_pulled():
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
   out = tmp_path_factory.mktemp("wheel")
-  # Build from a copy: a build leaves build/ and *.egg-info/ beside setup.py.
+  # Build from a copy: a build leaves build/ and *.egg-info/ beside setup.py. (Without the
+  # caches, which CI's other lanes write into at the same time.)
   src = out / "src"
-  shutil.copytree(REPO_ROOT, src, symlinks=True,
-                  ignore=shutil.ignore_patterns(".git", ".venv*", "build", "*.egg-info"))
+  shutil.copytree(REPO_ROOT, src, symlinks=True, ignore=shutil.ignore_patterns(
+      ".git", ".venv*", ".ci-*", "build", "*.egg-info", "__pycache__", ".pytest_cache"))
   subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                   "-q", "-w", str(out), str(src)], check=True, capture_output=True)
   (path,) = out.glob("code_t5-*.whl")
