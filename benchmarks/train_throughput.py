@@ -31,7 +31,7 @@ from code_t5.train import checkpoint_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPES = ["code_t5/gin_configs/t5x/autocomplete_cpu.gin"]
-BEGIN, END = "<!-- train_throughput:begin -->", "<!-- train_throughput:end -->"
+MARKERS = "<!-- {}:begin -->", "<!-- {}:end -->"
 _VARIABLE = re.compile(r"Variable (\S+)\s+size (\d+)")
 
 
@@ -154,20 +154,23 @@ def main() -> None:
   extra = {"device": f"{device.platform}: {device.device_kind}", "steps": args.steps,
            "peak_gflops": {k: round(v / 1e9, 1) for k, v in peaks.items()},
            "date": time.strftime("%Y-%m-%d")}
-  result = common.report("train_throughput", rows, common.out_dir(args), extra)
+  # The process comparison is its own result (and table), beside the recipes'.
+  name = "train_throughput_processes" if args.processes > 1 else "train_throughput"
+  result = common.report(name, rows, common.out_dir(args), extra)
   print(f"device {extra['device']}; matmul peak GFLOP/s: {extra['peak_gflops']}")
   if args.update_readme:
+    begin, end = (m.format(name) for m in MARKERS)
     columns = list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
     command = " ".join(sys.argv[1:])
     common.write_section("\n".join([
-        BEGIN, f"`python benchmarks/train_throughput.py {command}` ({extra['date']}, "
+        begin, f"`python benchmarks/train_throughput.py {command}` ({extra['date']}, "
         f"{result['machine']['cpus']} CPUs, {extra['device']}; matmul peak: "
         f"{extra['peak_gflops']['float32']} GFLOP/s float32, "
         f"{extra['peak_gflops']['bfloat16']} bfloat16). Model FLOPs: PaLM's 6N + 12LdT per "
-        "token; rates over the second half of the steps.", "", *lines, END]),
-        BEGIN, END, "Training throughput")
+        "token; rates over the second half of the steps.", "", *lines, end]),
+        begin, end, "Training across processes" if args.processes > 1 else "Training throughput")
 
 
 if __name__ == "__main__":

@@ -135,3 +135,16 @@ def test_docker_image_runs_the_launcher_with_volumes_for_data_and_checkpoints():
   assert env["CODE_T5_DATA_DIR"] == "/data" and env["MODEL_DIR"] == "/checkpoints"
   settings, _ = launcher.parse(["--trainer=mtf"], {**env, **ENV})  # what the container sees
   assert settings.model_dir == "/checkpoints" and settings.restore_from == "latest"
+
+
+def test_local_processes_share_the_cores_and_what_the_user_set_wins(monkeypatch):
+  from code_t5.train import multiprocess  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(os, "cpu_count", lambda: 8)
+  got = multiprocess.local_thread_settings(4, 2, {"XLA_FLAGS": "--xla_dump_to=/tmp/d"})
+  assert got == {"XLA_FLAGS": "--xla_dump_to=/tmp/d --xla_cpu_multi_thread_eigen=false",
+                 "TF_NUM_INTRAOP_THREADS": "2", "TF_NUM_INTEROP_THREADS": "2"}
+  # Fewer devices than cores: XLA keeps its threads; the user's settings stay as they are.
+  assert multiprocess.local_thread_settings(2, 1, {"TF_NUM_INTRAOP_THREADS": "3"}) == {
+      "TF_NUM_INTEROP_THREADS": "4"}
+  assert "XLA_FLAGS" not in multiprocess.local_thread_settings(
+      2, 4, {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=true"})

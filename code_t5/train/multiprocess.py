@@ -6,6 +6,8 @@
 On one machine it starts the processes itself, on CPU with gloo collectives and a coordinator
 on a free loopback port: what a multi-host run does (each process reads its share of the data,
 the global batch spans the processes, checkpoints are written by all of them), on a laptop.
+The processes share the machine's cores: each gets its share of tf.data's threads, and XLA's
+ops run single-threaded where the devices are as many as the cores (`local_thread_settings`).
 On a cluster every host runs the same command with --process_index=I and --coordinator=HOST:PORT
 (one process per host, --processes of them in all); on Cloud TPU and SLURM `t5x.train` alone
 does it, as JAX finds its peers itself.
@@ -53,6 +55,24 @@ def _child(entry_point: str, argv: Sequence[str]) -> None:
   runpy.run_module(entry_point, run_name="__main__", alter_sys=True)
 
 
+def local_thread_settings(processes: int, devices_per_process: int, env: dict) -> dict:
+  """Environment for one of `processes` processes sharing this machine's cores: each XLA op on
+  one thread where there are at least as many devices as cores (the processes' thread pools
+  would otherwise each take every core), and tf.data's pools cut to the process's share.
+  What the user set wins."""
+  cores = os.cpu_count() or 1
+  out = {}
+  if processes * devices_per_process >= cores and \
+      "xla_cpu_multi_thread_eigen" not in env.get("XLA_FLAGS", ""):
+    out["XLA_FLAGS"] = " ".join(filter(None, [env.get("XLA_FLAGS"),
+                                              "--xla_cpu_multi_thread_eigen=false"]))
+  share = str(max(1, cores // processes))
+  for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+    if name not in env:
+      out[name] = share
+  return out
+
+
 def launch(entry_point: str, argv: Sequence[str], processes: int, devices_per_process: int,
            log_dir: str, env: Optional[dict] = None, timeout: Optional[float] = None) -> int:
   """Runs `entry_point argv` as `processes` local processes; the first non-zero exit status,
@@ -61,9 +81,11 @@ def launch(entry_point: str, argv: Sequence[str], processes: int, devices_per_pr
     raise ValueError(f"entry point {entry_point!r}: expected one of {', '.join(ENTRY_POINTS)}")
   os.makedirs(log_dir, exist_ok=True)
   coordinator = f"127.0.0.1:{free_port()}"
+  env = dict(env or os.environ)
+  env.update(local_thread_settings(processes, devices_per_process, env))
   children, logs = [], []
   for i in range(processes):
-    child_env = {**(env or os.environ), "JAX_PLATFORMS": "cpu",
+    child_env = {**env, "JAX_PLATFORMS": "cpu",
                  _CHILD: f"{i},{processes},{coordinator},{devices_per_process}"}
     logs.append(os.path.join(log_dir, f"process_{i}.log"))
     log = open(logs[-1], "w", encoding="utf-8")  # pylint: disable=consider-using-with
