@@ -6,9 +6,10 @@ preparation with 1 and N workers next to reading every file once (the I/O limit)
 
 With --beam_workers (apache-beam installed: the `cache` extra), the same trees again through
 the Beam pipeline on the DirectRunner (multi-processing mode, 1 and N workers), and a
-projection of the wall time of a 1 TB corpus on 16 to 1,024 workers from the best measured
-per-worker rate of each path: a projection, not a measurement (it assumes the rate holds per
+projection of the wall time of a 1 TB corpus on 16 to 1,024 Beam workers from the best
+measured per-worker rate: a projection, not a measurement (it assumes the rate holds per
 worker, as it does when the workers' disks and network keep up, and leaves out start-up).
+Each preparation runs in a fresh process, as the command does.
 
   python benchmarks/preparation.py [--sizes=1,4,16] [--workers=1,2] [--beam_workers=1,2]
       [--work_dir=/tmp/prep_bench]
@@ -129,6 +130,7 @@ def projection(rows: list[dict], corpus_mb: float = 1e6) -> list[dict]:
   return [{"workers": n, "MB_per_s_per_worker (measured)": round(per_worker, 2),
            "projected_hours": round(corpus_mb / (per_worker * n) / 3600, 2)}
           for n in (16, 64, 256, 1024)]
+
 
 if __name__ == "__main__":
   main()

@@ -36,13 +36,11 @@ MESHES = [("gpu_8", 4, 2), ("tpu_v3_8", 8, 1), ("tpu_v4_32", 4, 2)]
 # the dual encoder CodeSearchNet's (query, code) pairs: one exported corpus (JSON lines dealt in
 # turn to 4 files) of 16 distinct train rows. Unshuffled and unpacked, 2 processes reading 2 of
 # the files each make up the global batches one process makes up from all 4.
+CODE_TO_TEXT = ["MIXTURE_OR_TASK_NAME='csn_python_code_to_docstring'",
+                "TASK_FEATURE_LENGTHS={'inputs': 128, 'targets': 32}"]
 MODELS = {  # model file -> (task file, gin bindings that make it another task, batch size)
-    "t5_1_1_tiny": ("conala_code_generation", [
-        "MIXTURE_OR_TASK_NAME='csn_python_code_to_docstring'",
-        "TASK_FEATURE_LENGTHS={'inputs': 128, 'targets': 32}"], 8),
-    "decoder_only_tiny": ("conala_code_generation", [
-        "MIXTURE_OR_TASK_NAME='csn_python_code_to_docstring'",
-        "TASK_FEATURE_LENGTHS={'inputs': 128, 'targets': 32}"], 8),
+    "t5_1_1_tiny": ("conala_code_generation", CODE_TO_TEXT, 8),
+    "decoder_only_tiny": ("conala_code_generation", CODE_TO_TEXT, 8),
     "dual_encoder_tiny": ("csn_python_query_code", [
         "TASK_FEATURE_LENGTHS={'queries': 32, 'passages': 128}"], 8),
 }
