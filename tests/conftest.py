@@ -22,6 +22,17 @@ def pytest_configure(config):
       "TensorFlow stack; CI's Mesh TF lane leaves it to the T5X lane")
 
 
+# The longest tests (minutes each: real trainings) first, so that the two CI workers end
+# together instead of one running a long test alone at the end. A module keeps its order.
+LONGEST_FIRST = ("test_t5x_compositions.py", "test_intro.py", "test_t5x_multidevice.py",
+                 "test_train_t5x.py", "test_train_mtf.py", "test_scripts.py")
+
+
+def pytest_collection_modifyitems(items):
+  rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+  items.sort(key=lambda item: rank.get(os.path.basename(str(item.fspath)), len(rank)))
+
+
 @pytest.fixture(scope="session")
 def code_tree(tmp_path_factory):
   return flcc_fixtures.build_code_tree(str(tmp_path_factory.mktemp("flcc")))
