@@ -32,6 +32,7 @@ def test_every_command_is_installed():
   assert len(COMMANDS) >= 20 and "quickstart" in COMMANDS, COMMANDS
 
 
+@pytest.mark.stack_independent  # argparse's help text
 @pytest.mark.parametrize("name", COMMANDS)
 def test_help_explains_every_flag(name):
   result = run_command(name, "--help")
