@@ -155,11 +155,11 @@ def main() -> None:
            "peak_gflops": {k: round(v / 1e9, 1) for k, v in peaks.items()},
            "date": time.strftime("%Y-%m-%d")}
   # The process comparison is its own result (and table), beside the recipes'.
-  name = "train_throughput_processes" if args.processes > 1 else "train_throughput"
-  result = common.report(name, rows, common.out_dir(args), extra)
+  result_name = "train_throughput_processes" if args.processes > 1 else "train_throughput"
+  result = common.report(result_name, rows, common.out_dir(args), extra)
   print(f"device {extra['device']}; matmul peak GFLOP/s: {extra['peak_gflops']}")
   if args.update_readme:
-    begin, end = (m.format(name) for m in MARKERS)
+    begin, end = (marker.format(result_name) for marker in MARKERS)
     columns = list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(str(r[c]) for c in columns) + " |" for r in rows]
