@@ -172,8 +172,13 @@ def test_min_shards_gives_each_of_that_many_hosts_its_own_files(tmp_path, code_t
   shards = sorted(glob.glob(str(tmp_path / "flcc_dev" / "python" / "validation.tfrecord-*")))
   assert [os.path.basename(s)[-14:] for s in shards] == [
       f"{i:05d}-of-00004" for i in range(4)]
-  monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path))
   source = seqio.get_mixture_or_task("flcc_dev_python_lm").source
+  # A source lists the data dir of the moment (seqio 0.0.18 caches FileDataSource listings).
+  prepare.prepare(code_tree, str(tmp_path / "one_shard" / "flcc_dev"), workers=1)
+  monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path / "one_shard"))
+  assert len(source.list_shards("train")) == 1
+  monkeypatch.setenv("CODE_T5_DATA_DIR", str(tmp_path))
+  assert len(source.list_shards("train")) == 4
   paths = {}
   for host in range(4):
     ds = source.get_dataset("train", shuffle=False, shard_info=seqio.ShardInfo(host, 4))

@@ -45,7 +45,9 @@ class PreparedFlccSource(seqio.TFExampleDataSource):
     self._slug, self._dev = language_slug, dev
 
   def list_shards(self, split: str):
-    files = super().list_shards(split)
+    # Globbed here on each call: the seqio of the Mesh TF stack caches
+    # FileDataSource.list_shards per source, which would keep an earlier data dir's listing.
+    files = sorted(set(tf.io.gfile.glob(self._split_to_filepattern[split])))
     if not files:
       script = ("code-t5-make-dev-dataset" if self._dev else
                 "code-t5-prepare-flcc --flcc_root=<FLCC root>")
