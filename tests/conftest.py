@@ -33,6 +33,26 @@ def pytest_collection_modifyitems(items):
   items.sort(key=lambda item: rank.get(os.path.basename(str(item.fspath)), len(rank)))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def jax_compilation_cache(tmp_path_factory):
+  """JAX's persistent compilation cache for every process the tests start (they inherit the
+  environment): the tiny models compile to the same programs in many tests. One folder for
+  the run, shared by xdist's workers (JAX locks it); the user's own setting wins."""
+  if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+    yield
+    return
+  root = tmp_path_factory.getbasetemp()
+  if os.environ.get("PYTEST_XDIST_WORKER"):
+    root = root.parent  # the run's folder, above each worker's own
+  settings = {"JAX_COMPILATION_CACHE_DIR": str(root / "jax_cache"),
+              "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+              "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"}
+  os.environ.update(settings)
+  yield
+  for key in settings:
+    os.environ.pop(key, None)
+
+
 @pytest.fixture(scope="session")
 def code_tree(tmp_path_factory):
   return flcc_fixtures.build_code_tree(str(tmp_path_factory.mktemp("flcc")))

@@ -151,29 +151,31 @@ def test_missing_exported_files_say_what_to_run(tmp_path, monkeypatch):
 
 DIGEST = """
 import hashlib, sys, seqio, code_t5.tasks
-h = hashlib.sha256()
-for name, lengths in [("flcc_python_span_corruption", {"inputs": 64, "targets": 16}),
-                      ("flcc_python_full_line", {"inputs": 64, "targets": 16}),
-                      ("flcc_python_prefix_lm", {"inputs": 32, "targets": 32})]:
-  ds = seqio.get_mixture_or_task(name).get_dataset(
-      lengths, split="train", shuffle=True, seed=int(sys.argv[1]), num_epochs=1)
-  for batch in ds.padded_batch(4).take(5).as_numpy_iterator():
-    for key in sorted(lengths):
-      h.update(batch[key].tobytes())
-print(h.hexdigest())
+for seed in map(int, sys.argv[1:]):
+  h = hashlib.sha256()
+  for name, lengths in [("flcc_python_span_corruption", {"inputs": 64, "targets": 16}),
+                        ("flcc_python_full_line", {"inputs": 64, "targets": 16}),
+                        ("flcc_python_prefix_lm", {"inputs": 32, "targets": 32})]:
+    ds = seqio.get_mixture_or_task(name).get_dataset(
+        lengths, split="train", shuffle=True, seed=seed, num_epochs=1)
+    for batch in ds.padded_batch(4).take(5).as_numpy_iterator():
+      for key in sorted(lengths):
+        h.update(batch[key].tobytes())
+  print(h.hexdigest())
 """
 
 
 def test_task_batches_are_identical_across_runs_for_a_seed(use_data_dir):
-  def digest(seed):
-    result = subprocess.run([sys.executable, "-c", DIGEST, str(seed)], capture_output=True,
-                            text=True, env={**os.environ, "CODE_T5_DATA_DIR": use_data_dir})
+  def digests(*seeds):
+    result = subprocess.run([sys.executable, "-c", DIGEST, *map(str, seeds)],
+                            capture_output=True, text=True,
+                            env={**os.environ, "CODE_T5_DATA_DIR": use_data_dir})
     assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout.strip().splitlines()[-1]
+    return result.stdout.strip().splitlines()[-len(seeds):]
 
-  first = digest(7)
-  assert first == digest(7)
-  assert first != digest(8)
+  first, other = digests(7, 8)  # another seed, another order
+  assert first != other
+  assert digests(7) == [first]  # the same seed in another process, the same batches
 
 
 @pytest.mark.stack_independent

@@ -108,11 +108,8 @@ def data(tmp_path_factory, data_dir):
 
 def _compose(data: str, jobs: list[dict]) -> dict[str, dict]:
   # The tiny models compile to the same programs for many task files: JAX's persistent
-  # compilation cache (beside the data, one per test process) keeps them across runs.
-  env = {**os.environ, "CODE_T5_DATA_DIR": data, "JAX_PLATFORMS": "cpu",
-         "JAX_COMPILATION_CACHE_DIR": os.path.join(os.path.dirname(data), "jax_cache"),
-         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-         "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"}
+  # compilation cache (conftest.py's, in the environment) keeps them across runs.
+  env = {**os.environ, "CODE_T5_DATA_DIR": data, "JAX_PLATFORMS": "cpu"}
   env.pop("XLA_FLAGS", None)
   result = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "tests", "t5x_compose.py")],
                           input="".join(json.dumps(j) + "\n" for j in jobs), capture_output=True,
