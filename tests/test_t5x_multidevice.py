@@ -275,6 +275,23 @@ def _multiprocess(data_dir: str, entry_point: str, log_dir, *flags: str) -> None
   for i in range(2):  # both joined one cluster of 4 devices
     log = (log_dir / f"process_{i}.log").read_text()
     assert f"Process ID: {i}" in log, log[-3000:]
+  # Process 0's progress as it came (T5X's infer logs none), then the summary; the start-up
+  # lines only in the logs.
+  if entry_point != "t5x.infer":
+    assert f"{entry_point}, process 0: Finished" in result.stdout, result.stdout
+  assert f"2 processes of {entry_point} finished in " in result.stderr, result.stderr[-2000:]
+  assert "oneDNN" not in result.stdout + result.stderr
+
+
+def test_a_failing_process_stops_the_run_and_its_last_lines_are_shown(tmp_path):
+  result = subprocess.run([*command("multiprocess"), "--processes=2",
+                           f"--log_dir={tmp_path}", "--", "t5x.train",
+                           "--gin_file=no_such_file.gin"], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=300)
+  assert result.returncode != 0
+  assert "Unable to open file: no_such_file.gin" in result.stderr, result.stderr[-3000:]
+  assert re.search(r"^error: process [01] of 2 exited with status \d+; its log: \S+process_[01]"
+                   r"\.log$", result.stderr, re.MULTILINE), result.stderr[-3000:]
 
 
 def _rows(folder, marker: str) -> list[dict]:

@@ -12,8 +12,10 @@ On a cluster every host runs the same command with --process_index=I and --coord
 (one process per host, --processes of them in all); on Cloud TPU and SLURM `t5x.train` alone
 does it, as JAX finds its peers itself.
 
-Process 0's output is this command's; every process also writes `<log_dir>/process_<i>.log`.
-If one process fails the others are stopped and the failing one's log is named.
+Every process writes `<log_dir>/process_<i>.log` (TensorFlow's and XLA's start-up lines kept
+out); process 0's progress is shown as it comes (CODE_T5_VERBOSE=1: its whole output), and a
+summary at the end. If one process fails the others are stopped, and the failing one's last
+lines are shown and its log named.
 """
 import argparse
 import os
@@ -23,6 +25,9 @@ import subprocess
 import sys
 import time
 from typing import Optional, Sequence
+
+from code_t5 import quiet
+from code_t5.train import trainer_runs
 
 ENTRY_POINTS = ("t5x.train", "t5x.eval", "t5x.infer")
 _CHILD = "CODE_T5_MULTIPROCESS"  # set in the children: "<index>,<count>,<coordinator>,<devices>"
@@ -76,14 +81,17 @@ def local_thread_settings(processes: int, devices_per_process: int, env: dict) -
 def launch(entry_point: str, argv: Sequence[str], processes: int, devices_per_process: int,
            log_dir: str, env: Optional[dict] = None, timeout: Optional[float] = None) -> int:
   """Runs `entry_point argv` as `processes` local processes; the first non-zero exit status,
-  else 0. Process 0 writes to this process's stdout and stderr as well as to its log."""
+  else 0. Process 0's progress goes to stdout as it comes."""
   if entry_point not in ENTRY_POINTS:
     raise ValueError(f"entry point {entry_point!r}: expected one of {', '.join(ENTRY_POINTS)}")
   os.makedirs(log_dir, exist_ok=True)
   coordinator = f"127.0.0.1:{free_port()}"
-  env = dict(env or os.environ)
+  # TensorFlow's and XLA's start-up lines hidden (CODE_T5_VERBOSE=1 keeps them), as in the
+  # trainer runs of our other commands.
+  env = quiet.environment(env)
   env.update(local_thread_settings(processes, devices_per_process, env))
   children, logs = [], []
+  start = time.monotonic()
   for i in range(processes):
     child_env = {**env, "JAX_PLATFORMS": "cpu",
                  _CHILD: f"{i},{processes},{coordinator},{devices_per_process}"}
@@ -93,33 +101,59 @@ def launch(entry_point: str, argv: Sequence[str], processes: int, devices_per_pr
         [sys.executable, "-m", "code_t5.train.multiprocess", "--child", entry_point, "--", *argv],
         stdout=log, stderr=subprocess.STDOUT, env=child_env), log))
   deadline = None if timeout is None else time.monotonic() + timeout
-  status = 0
-  try:
-    while any(p.poll() is None for p, _ in children):
-      failed = [i for i, (p, _) in enumerate(children) if p.returncode not in (None, 0)]
-      if failed or (deadline and time.monotonic() > deadline):
-        i = failed[0] if failed else 0
-        status = children[i][0].returncode if failed else 124
-        print(f"error: process {i} of {processes} "
-              f"{'exited with status ' + str(status) if failed else 'timed out'}; its log: "
-              f"{logs[i]}", file=sys.stderr)
-        break
-      time.sleep(0.2)
-  finally:
-    for p, log in children:
-      if p.poll() is None:
-        p.kill()
-      p.wait()
-      log.close()
-  if status == 0:
-    status = next((p.returncode for p, _ in children if p.returncode), 0)
-    if status:
-      i = next(i for i, (p, _) in enumerate(children) if p.returncode)
-      print(f"error: process {i} of {processes} exited with status {status}; its log: "
-            f"{logs[i]}", file=sys.stderr)
-  with open(logs[0], encoding="utf-8", errors="replace") as f:
-    sys.stdout.write(f.read()[-20000:] if status else "")
+  failed, status, why = None, 0, ""
+  with open(logs[0], encoding="utf-8", errors="replace") as first:
+    follow = _Follow(first, entry_point)
+    try:
+      while any(p.poll() is None for p, _ in children):
+        follow.show_new_lines()
+        exited = [i for i, (p, _) in enumerate(children) if p.returncode not in (None, 0)]
+        if exited or (deadline and time.monotonic() > deadline):
+          failed = exited[0] if exited else 0
+          status = children[failed][0].returncode if exited else 124
+          why = f"exited with status {status}" if exited else "timed out"
+          break
+        time.sleep(0.2)
+    finally:
+      for p, log in children:
+        if p.poll() is None:
+          p.kill()
+        p.wait()
+        log.close()
+    follow.show_new_lines()
+  if failed is None:
+    failed = next((i for i, (p, _) in enumerate(children) if p.returncode), None)
+    status = 0 if failed is None else children[failed][0].returncode
+    why = f"exited with status {status}"
+  if failed is None:
+    print(f"{processes} processes of {entry_point} finished in "
+          f"{time.monotonic() - start:.0f} s; their logs: {os.path.join(log_dir, 'process_*.log')}",
+          file=sys.stderr)
+    return 0
+  with open(logs[failed], encoding="utf-8", errors="replace") as f:
+    tail = f.read().splitlines()[-30:]
+  print(f"process {failed}'s last lines:", *tail, sep="\n  ", file=sys.stderr)
+  print(f"error: process {failed} of {processes} {why}; its log: {logs[failed]}",
+        file=sys.stderr)
   return status
+
+
+class _Follow:
+  """Shows process 0's log as it grows: T5X's progress lines (trainer_runs.T5X_PROGRESS), or
+  every line when verbose output was asked for."""
+
+  def __init__(self, log, entry_point: str):
+    self._log, self._entry_point, self._partial = log, entry_point, ""
+    self._everything = quiet.verbose_requested()
+
+  def show_new_lines(self) -> None:
+    *lines, self._partial = (self._partial + self._log.read()).split("\n")
+    for line in lines:
+      if self._everything:
+        print(line)
+      elif m := trainer_runs.T5X_PROGRESS.search(line):
+        print(f"   {self._entry_point}, process 0: {m.group(1).rstrip('.')}")
+    sys.stdout.flush()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
