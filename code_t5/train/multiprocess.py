@@ -101,7 +101,7 @@ def launch(entry_point: str, argv: Sequence[str], processes: int, devices_per_pr
         [sys.executable, "-m", "code_t5.train.multiprocess", "--child", entry_point, "--", *argv],
         stdout=log, stderr=subprocess.STDOUT, env=child_env), log))
   deadline = None if timeout is None else time.monotonic() + timeout
-  failed, status, why = None, 0, ""
+  failed, timed_out = None, False
   with open(logs[0], encoding="utf-8", errors="replace") as first:
     follow = _Follow(first, entry_point)
     try:
@@ -109,9 +109,7 @@ def launch(entry_point: str, argv: Sequence[str], processes: int, devices_per_pr
         follow.show_new_lines()
         exited = [i for i, (p, _) in enumerate(children) if p.returncode not in (None, 0)]
         if exited or (deadline and time.monotonic() > deadline):
-          failed = exited[0] if exited else 0
-          status = children[failed][0].returncode if exited else 124
-          why = f"exited with status {status}" if exited else "timed out"
+          failed, timed_out = (exited[0], False) if exited else (0, True)
           break
         time.sleep(0.2)
     finally:
@@ -123,13 +121,13 @@ def launch(entry_point: str, argv: Sequence[str], processes: int, devices_per_pr
     follow.show_new_lines()
   if failed is None:
     failed = next((i for i, (p, _) in enumerate(children) if p.returncode), None)
-    status = 0 if failed is None else children[failed][0].returncode
-    why = f"exited with status {status}"
   if failed is None:
     print(f"{processes} processes of {entry_point} finished in "
           f"{time.monotonic() - start:.0f} s; their logs: {os.path.join(log_dir, 'process_*.log')}",
           file=sys.stderr)
     return 0
+  status = 124 if timed_out else children[failed][0].returncode
+  why = "timed out" if timed_out else f"exited with status {status}"
   with open(logs[failed], encoding="utf-8", errors="replace") as f:
     tail = f.read().splitlines()[-30:]
   print(f"process {failed}'s last lines:", *tail, sep="\n  ", file=sys.stderr)
