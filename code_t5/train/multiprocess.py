@@ -79,7 +79,7 @@ def local_thread_settings(processes: int, devices_per_process: int, env: dict) -
 
 
 def launch(entry_point: str, argv: Sequence[str], processes: int, devices_per_process: int,
-           log_dir: str, env: Optional[dict] = None, timeout: Optional[float] = None) -> int:
+           log_dir: str, env: Optional[dict] = None) -> int:
   """Runs `entry_point argv` as `processes` local processes; the first non-zero exit status,
   else 0. Process 0's progress goes to stdout as it comes."""
   if entry_point not in ENTRY_POINTS:
@@ -100,16 +100,15 @@ def launch(entry_point: str, argv: Sequence[str], processes: int, devices_per_pr
     children.append((subprocess.Popen(
         [sys.executable, "-m", "code_t5.train.multiprocess", "--child", entry_point, "--", *argv],
         stdout=log, stderr=subprocess.STDOUT, env=child_env), log))
-  deadline = None if timeout is None else time.monotonic() + timeout
-  failed, timed_out = None, False
+  failed = None
   with open(logs[0], encoding="utf-8", errors="replace") as first:
     follow = _Follow(first, entry_point)
     try:
       while any(p.poll() is None for p, _ in children):
         follow.show_new_lines()
         exited = [i for i, (p, _) in enumerate(children) if p.returncode not in (None, 0)]
-        if exited or (deadline and time.monotonic() > deadline):
-          failed, timed_out = (exited[0], False) if exited else (0, True)
+        if exited:
+          failed = exited[0]
           break
         time.sleep(0.2)
     finally:
@@ -126,13 +125,12 @@ def launch(entry_point: str, argv: Sequence[str], processes: int, devices_per_pr
           f"{time.monotonic() - start:.0f} s; their logs: {os.path.join(log_dir, 'process_*.log')}",
           file=sys.stderr)
     return 0
-  status = 124 if timed_out else children[failed][0].returncode
-  why = "timed out" if timed_out else f"exited with status {status}"
+  status = children[failed][0].returncode
   with open(logs[failed], encoding="utf-8", errors="replace") as f:
     tail = f.read().splitlines()[-30:]
   print(f"process {failed}'s last lines:", *tail, sep="\n  ", file=sys.stderr)
-  print(f"error: process {failed} of {processes} {why}; its log: {logs[failed]}",
-        file=sys.stderr)
+  print(f"error: process {failed} of {processes} exited with status {status}; its log: "
+        f"{logs[failed]}", file=sys.stderr)
   return status
 
 
